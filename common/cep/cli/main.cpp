@@ -1,0 +1,131 @@
+#include "cep/cli/command.hpp"
+#include "cep/cli/driver.hpp"
+#include "cep/errors.hpp"
+#include "cep/expr/expression.hpp"
+#include "cep/path.hpp"
+#include "cep/time.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#ifndef CEP_VERSION
+#define CEP_VERSION "0.0.0"
+#endif
+
+namespace cep::cli {
+namespace {
+
+void add_common_options(CLI::App& app, CommonOptions& common) {
+    app.add_option("inputs", common.inputs, "Input files (`-` is stdin; .zst is detected and decompressed)")
+        ->type_name("INPUT...");
+    app.add_option("-o,--output", common.output, "Write records to FILE (`-` is stdout; a .zst name compresses)")
+        ->type_name("FILE");
+    app.add_option("--dead-letter", common.dead_letter,
+                   "Write bad records to FILE as JSON lines with source, line, reason and raw text")
+        ->type_name("FILE");
+    app.add_option("--on-error", common.on_error, "On a bad record: skip it and exit 1 at the end, or fail at once")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, OnError>{{"skip", OnError::skip}, {"fail", OnError::fail}}))
+        ->type_name("skip|fail")
+        ->default_str("skip");
+    app.add_flag("--stats", common.stats, "Print one JSON line of counters to stderr at the end");
+    app.add_option("--stats-interval", common.stats_interval, "Also print the counters every DURATION (e.g. 5s)")
+        ->type_name("DURATION");
+    app.add_option("--progress", common.progress, "Progress bar on stderr: auto (when stderr is a terminal), always, never")
+        ->check(CLI::IsMember({"auto", "always", "never"}))
+        ->type_name("auto|always|never")
+        ->default_str("auto");
+    app.add_option("--max-line-bytes", common.max_line_bytes, "Longest accepted input line in bytes (default 128 MiB)")
+        ->type_name("BYTES");
+    app.add_flag("--strict", common.strict,
+                 "Fully validate every record, including fields no operator reads (slower)");
+}
+
+/// The option table behind --help, for the completion generator and the man-page check.
+void print_options_json(const CLI::App& app, const ToolInfo& info) {
+    nlohmann::json options = nlohmann::json::array();
+    for (const CLI::Option* option : app.get_options()) {
+        nlohmann::json entry;
+        entry["names"] = nlohmann::json::array();
+        for (const auto& name : option->get_snames()) entry["names"].push_back("-" + name);
+        for (const auto& name : option->get_lnames()) entry["names"].push_back("--" + name);
+        if (entry["names"].empty()) {
+            entry["positional"] = option->get_name();
+        }
+        entry["description"] = option->get_description();
+        entry["takes_value"] = option->get_type_size() != 0;
+        entry["type"] = option->get_type_name();
+        if (option->get_group().empty() || option->get_group() == "Hidden") continue;
+        options.push_back(entry);
+    }
+    nlohmann::json out{{"tool", "cep-" + std::string(info.name)},
+                       {"summary", info.summary},
+                       {"usage", info.usage},
+                       {"options", options}};
+    std::cout << out.dump(2) << '\n';
+}
+
+} // namespace
+
+int main(std::string_view tool_name, int argc, char** argv) {
+    // A closed pipe must surface as EPIPE (exit 0), not kill us with SIGPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
+    const ToolInfo* info = find_tool(tool_name);
+    const std::string program = "cep-" + std::string(tool_name);
+    if (info == nullptr) {
+        std::fprintf(stderr, "cep: unknown tool '%.*s'\n", static_cast<int>(tool_name.size()), tool_name.data());
+        return exit_code::usage;
+    }
+    std::unique_ptr<Command> command = info->make();
+    CommonOptions common;
+    CLI::App app{std::string(info->summary), program};
+    app.get_formatter()->column_width(34);
+    app.set_version_flag("--version", program + " " CEP_VERSION);
+    app.footer("Exit status: 0 ok (also on a broken pipe), 1 data or runtime errors, 2 usage or expression errors.\n"
+               "See man " + program + " and man 7 cep.");
+    bool options_json = false;
+    app.add_flag("--cep-options-json", options_json, "Print the option table as JSON")->group("");
+    command->add_options(app);
+    add_common_options(app, common);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", program.c_str(), e.what(), program.c_str());
+        return exit_code::usage;
+    }
+    if (options_json) {
+        print_options_json(app, *info);
+        return exit_code::ok;
+    }
+
+    try {
+        if (!common.stats_interval.empty() && !parse_duration(common.stats_interval))
+            throw UsageError("--stats-interval: not a duration: '" + common.stats_interval + "' (try 5s, 1m)");
+        command->configure(common);
+        return run(program, *command, common);
+    } catch (const SyntaxError& e) {
+        std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
+        return exit_code::usage;
+    } catch (const UsageError& e) {
+        std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
+        return exit_code::usage;
+    } catch (const BrokenPipe&) {
+        return exit_code::ok;
+    } catch (const RuntimeError& e) {
+        std::fprintf(stderr, "%s: error: %s\n", program.c_str(), e.what());
+        return exit_code::data_error;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "%s: error: out of memory\n", program.c_str());
+        return exit_code::data_error;
+    }
+}
+
+} // namespace cep::cli

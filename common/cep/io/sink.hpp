@@ -1,0 +1,27 @@
+#pragma once
+// Where records go: files, stdout, `.zst` files. Kafka plugs in as another RecordSink.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace cep::io {
+
+class RecordSink {
+  public:
+    virtual ~RecordSink() = default;
+    /// Writes one record (without its newline). `key` is the record's key when one is known
+    /// (used by Kafka as the message key; ignored by files). Throws BrokenPipe or RuntimeError.
+    virtual void write(std::string_view record, std::string_view key = {}) = 0;
+    /// Pushes buffered bytes out; for Kafka, waits for delivery.
+    virtual void flush() = 0;
+    /// Flushes and ends the stream (e.g. the zstd frame); errors are thrown here, not lost.
+    virtual void close() { flush(); }
+    virtual const std::string& name() const = 0;
+};
+
+/// Opens `spec` for writing: `-` is stdout; a name ending in `.zst` is zstd-compressed.
+std::unique_ptr<RecordSink> open_sink(const std::string& spec);
+
+} // namespace cep::io

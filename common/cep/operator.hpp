@@ -1,0 +1,52 @@
+#pragma once
+// The contract every tool's logic implements, so that tools run alone behind a CLI or chained
+// in one process by the manifest runner (records parsed once, watermarks passed as calls).
+
+#include "cep/record.hpp"
+#include "cep/time.hpp"
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string_view>
+
+namespace cep {
+
+/// How an emitted record is routed: its key (Kafka message key, partitioning) and, when the
+/// operator chose one, the output partition.
+struct Route {
+    std::string_view key;
+    std::optional<std::uint32_t> partition;
+};
+
+/// Receives what an operator emits. The next operator in a fused chain, or a sink.
+class Emitter {
+  public:
+    virtual ~Emitter() = default;
+    /// Passes a record on. Its bytes are the input's bytes (no re-serialization) and, in a fused
+    /// chain, its parsed slots travel with it.
+    virtual void emit(const Record& record, const Route& route = {}) = 0;
+    /// Emits a record the operator built (e.g. an aggregate). `origin` names what caused it.
+    virtual void emit_new(std::string_view json, const Origin& origin, const Route& route = {}) = 0;
+    /// Forwards a watermark: no record with an earlier event time will follow.
+    virtual void watermark(Timestamp) {}
+};
+
+class Operator {
+  public:
+    virtual ~Operator() = default;
+    /// One record in. The record and its slots are valid only during the call.
+    virtual void push(const Record& record, Emitter& out) = 0;
+    /// Event time advanced: fire what is due.
+    virtual void on_watermark(Timestamp watermark, Emitter& out) { out.watermark(watermark); }
+    /// End of input: emit everything still held back.
+    virtual void finish(Emitter& out) { (void)out; }
+    /// Writes the operator's state so that restore() on a fresh operator continues identically.
+    /// Stateless operators write nothing.
+    virtual void snapshot(std::ostream& out) const { (void)out; }
+    virtual void restore(std::istream& in) { (void)in; }
+    /// Number of keys / partial results held, for --stats.
+    virtual std::uint64_t state_size() const { return 0; }
+};
+
+} // namespace cep

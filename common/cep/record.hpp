@@ -1,0 +1,27 @@
+#pragma once
+// A record in flight: its original bytes plus the decoded values of the schema's paths.
+
+#include "cep/schema.hpp"
+#include "cep/value.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace cep {
+
+/// Where a record came from, for error messages and dead letters.
+struct Origin {
+    std::string_view source; // file name, `<stdin>`, or a Kafka topic/partition
+    std::uint64_t line = 0;  // 1-based line number (or Kafka offset)
+};
+
+struct Record {
+    std::string_view raw;          // original bytes, without the line terminator
+    std::span<const Value> slots;  // one value per Schema slot
+    Origin origin;
+
+    const Value& operator[](Slot slot) const { return slots[slot]; }
+};
+
+} // namespace cep
