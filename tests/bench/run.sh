@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Benchmarks, side by side with peers in one run, reported as ratios. Not part of ctest:
+# speed is a property of a machine, so it is measured here and written down in notes.
+#
+#   tests/bench/run.sh [--lines N] [BENCH...]     (default: every benchmark, 10 M lines)
+#
+# Data: a deterministic generated game-event log (cep-datagen), cached under build/bench-data.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../setup.sh"
+
+lines=10000000
+benches=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --lines) lines=$2; shift 2 ;;
+    *) benches+=("$1"); shift ;;
+  esac
+done
+[ ${#benches[@]} -gt 0 ] || benches=(filter)
+
+data_dir=$CEP_BUILD/bench-data
+mkdir -p "$data_dir"
+events=$data_dir/events-$lines.ndjson
+if [ ! -s "$events" ]; then
+  echo "generating $lines events into $events" >&2
+  "$CEP_BUILD/tests/cep-datagen" -n "$lines" -p 100000 -s 1 > "$events.tmp" && mv "$events.tmp" "$events"
+fi
+bytes=$(stat -c %s "$events")
+cat "$events" > /dev/null # warm the page cache so every tool reads from memory
+
+# Best wall-clock seconds of N runs of a command (stdout to a file).
+best_of() {
+  local runs=$1 out=$2; shift 2
+  local best=""
+  for _ in $(seq "$runs"); do
+    local start end
+    start=$(date +%s.%N)
+    "$@" > "$out"
+    end=$(date +%s.%N)
+    local t
+    t=$(echo "$end - $start" | bc -l)
+    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+  done
+  echo "$best"
+}
+
+bench_filter() {
+  local expr='event == "level_up" && level == 3'
+  local jq_prog='select(.event=="level_up" and .level==3)'
+  local tmp; tmp=$(mktemp -d)
+  local t_cep t_jq
+  t_cep=$(best_of 3 "$tmp/cep.out" taskset -c 0 "$CEP_BUILD/tools/cep-filter" "$expr" "$events")
+  t_jq=$(best_of 1 "$tmp/jq.out" taskset -c 0 jq -c "$jq_prog" "$events")
+  # jq re-serializes numbers (0.00 -> 0), so compare both outputs in jq's canonical form.
+  jq -c . "$tmp/cep.out" > "$tmp/cep.canon"
+  if ! cmp -s "$tmp/cep.canon" "$tmp/jq.out"; then
+    echo "filter: OUTPUT DIFFERS between cep-filter and jq" >&2
+    diff <(head -5 "$tmp/cep.canon") <(head -5 "$tmp/jq.out") >&2 || true
+    rm -rf "$tmp"
+    return 1
+  fi
+  local matched; matched=$(wc -l < "$tmp/cep.out")
+  printf 'filter: %s lines, %.2f GB; %s matched (identical output)\n' "$lines" "$(echo "$bytes/1e9" | bc -l)" "$matched"
+  printf '  cep-filter %-40s %8.3f s  %6.2f GB/s  %6.2f M lines/s\n' "'$expr'" "$t_cep" \
+    "$(echo "$bytes/$t_cep/1e9" | bc -l)" "$(echo "$lines/$t_cep/1e6" | bc -l)"
+  printf '  jq -c      %-40s %8.3f s  %6.2f GB/s\n' "'$jq_prog'" "$t_jq" "$(echo "$bytes/$t_jq/1e9" | bc -l)"
+  printf '  ratio: cep-filter is %.1fx faster than jq\n' "$(echo "$t_jq/$t_cep" | bc -l)"
+  rm -rf "$tmp"
+}
+
+for b in "${benches[@]}"; do
+  "bench_$b"
+done
