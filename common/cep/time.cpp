@@ -1,8 +1,48 @@
 #include "cep/time.hpp"
 
 #include <charconv>
+#include <cstdio>
 
 namespace cep {
+namespace {
+
+// Howard Hinnant's days_from_civil / civil_from_days: proleptic Gregorian, no time zone database.
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
+    z += 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = static_cast<std::int64_t>(yoe) + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+}
+
+bool digits(std::string_view text, std::size_t pos, std::size_t count, int& out) {
+    if (pos + count > text.size()) return false;
+    int value = 0;
+    for (std::size_t i = pos; i < pos + count; ++i) {
+        if (text[i] < '0' || text[i] > '9') return false;
+        value = value * 10 + (text[i] - '0');
+    }
+    out = value;
+    return true;
+}
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+} // namespace
 
 std::optional<Duration> parse_duration(std::string_view text) {
     if (text.empty()) return std::nullopt;
@@ -19,16 +59,145 @@ std::optional<Duration> parse_duration(std::string_view text) {
         Duration scale = 0;
         if (unit == "ns") scale = 1;
         else if (unit == "us") scale = 1'000;
-        else if (unit == "ms") scale = 1'000'000;
-        else if (unit == "s") scale = 1'000'000'000;
-        else if (unit == "m") scale = 60'000'000'000;
-        else if (unit == "h") scale = 3'600'000'000'000;
-        else if (unit == "d") scale = 86'400'000'000'000;
+        else if (unit == "ms") scale = nanos_per_milli;
+        else if (unit == "s") scale = nanos_per_second;
+        else if (unit == "m") scale = 60 * nanos_per_second;
+        else if (unit == "h") scale = 3600 * nanos_per_second;
+        else if (unit == "d") scale = 86400 * nanos_per_second;
         else return std::nullopt;
         total += amount * scale;
         pos = unit_end;
     }
     return total;
+}
+
+std::string format_duration(Duration duration) {
+    if (duration == 0) return "0s";
+    std::string out;
+    if (duration < 0) {
+        out += '-';
+        duration = -duration;
+    }
+    static constexpr std::pair<Duration, const char*> units[] = {
+        {86400 * nanos_per_second, "d"}, {3600 * nanos_per_second, "h"}, {60 * nanos_per_second, "m"},
+        {nanos_per_second, "s"},         {nanos_per_milli, "ms"},        {1'000, "us"},
+        {1, "ns"}};
+    for (const auto& [scale, name] : units) {
+        if (duration >= scale) {
+            out += std::to_string(duration / scale) + name;
+            duration %= scale;
+        }
+    }
+    return out;
+}
+
+std::optional<Timestamp> parse_rfc3339(std::string_view text, TimeStyle* style) {
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+    if (!digits(text, 0, 4, year) || text.size() < 10 || text[4] != '-' || !digits(text, 5, 2, month) ||
+        text[7] != '-' || !digits(text, 8, 2, day))
+        return std::nullopt;
+    if (month < 1 || month > 12 || day < 1 || day > 31) return std::nullopt;
+    std::size_t pos = 10;
+    std::int64_t nanos = 0;
+    TimeStyle seen;
+    seen.fraction_digits = 0;
+    if (pos < text.size()) {
+        if (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ') return std::nullopt;
+        if (!digits(text, pos + 1, 2, hour) || text.size() < pos + 9 || text[pos + 3] != ':' ||
+            !digits(text, pos + 4, 2, minute) || text[pos + 6] != ':' || !digits(text, pos + 7, 2, second))
+            return std::nullopt;
+        if (hour > 23 || minute > 59 || second > 60) return std::nullopt; // 60: leap second, folded below
+        pos += 9;
+        if (pos < text.size() && (text[pos] == '.' || text[pos] == ',')) {
+            ++pos;
+            int count = 0;
+            std::int64_t scale = 100'000'000;
+            while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+                nanos += (text[pos] - '0') * scale; // digits past nanoseconds are truncated
+                scale /= 10;
+                ++pos;
+                ++count;
+            }
+            if (count == 0) return std::nullopt;
+            seen.fraction_digits = count;
+        }
+        if (pos < text.size()) {
+            const char sign = text[pos];
+            if (sign == 'Z' || sign == 'z') {
+                ++pos;
+            } else if (sign == '+' || sign == '-') {
+                int oh = 0, om = 0;
+                if (!digits(text, pos + 1, 2, oh)) return std::nullopt;
+                std::size_t mpos = pos + 3;
+                if (mpos < text.size() && text[mpos] == ':') ++mpos;
+                if (!digits(text, mpos, 2, om) || oh > 23 || om > 59) return std::nullopt;
+                seen.offset_minutes = (sign == '-' ? -1 : 1) * (oh * 60 + om);
+                seen.zulu = false;
+                pos = mpos + 2;
+            } else {
+                return std::nullopt;
+            }
+        }
+        if (pos != text.size()) return std::nullopt;
+    }
+    if (second == 60) second = 59; // a leap second maps onto the second before it
+    const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+    const std::int64_t seconds =
+        days * 86400 + hour * 3600 + minute * 60 + second - static_cast<std::int64_t>(seen.offset_minutes) * 60;
+    if (style) *style = seen;
+    return seconds * nanos_per_second + nanos;
+}
+
+std::string format_rfc3339(Timestamp time, const TimeStyle& style) {
+    const Timestamp local = time + static_cast<Timestamp>(style.offset_minutes) * 60 * nanos_per_second;
+    const std::int64_t seconds = floor_div(local, nanos_per_second);
+    const std::int64_t nanos = local - seconds * nanos_per_second;
+    const std::int64_t days = floor_div(seconds, 86400);
+    const std::int64_t in_day = seconds - days * 86400;
+    std::int64_t year = 0;
+    unsigned month = 0, day = 0;
+    civil_from_days(days, year, month, day);
+    char buf[64];
+    int len = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", static_cast<long long>(year),
+                            month, day, static_cast<long long>(in_day / 3600),
+                            static_cast<long long>(in_day / 60 % 60), static_cast<long long>(in_day % 60));
+    std::string out(buf, static_cast<std::size_t>(len));
+    // Keep the input's precision, rounded up to 3, 6 or 9 digits so no instant is lost.
+    const int digits_wanted = style.fraction_digits == 0 && nanos == 0 ? 0
+                              : style.fraction_digits <= 3 && nanos % 1'000'000 == 0 ? 3
+                              : style.fraction_digits <= 6 && nanos % 1'000 == 0     ? 6
+                                                                                    : 9;
+    if (digits_wanted > 0) {
+        char frac[16];
+        std::snprintf(frac, sizeof frac, ".%09lld", static_cast<long long>(nanos));
+        out.append(frac, static_cast<std::size_t>(1 + digits_wanted));
+    }
+    if (style.zulu && style.offset_minutes == 0) {
+        out += 'Z';
+    } else {
+        const int off = style.offset_minutes < 0 ? -style.offset_minutes : style.offset_minutes;
+        std::snprintf(buf, sizeof buf, "%c%02d:%02d", style.offset_minutes < 0 ? '-' : '+', off / 60, off % 60);
+        out += buf;
+    }
+    return out;
+}
+
+std::optional<TimeUnit> parse_time_unit(std::string_view text) {
+    if (text == "s") return TimeUnit::s;
+    if (text == "ms") return TimeUnit::ms;
+    if (text == "us") return TimeUnit::us;
+    if (text == "ns") return TimeUnit::ns;
+    return std::nullopt;
+}
+
+Duration unit_nanos(TimeUnit unit) {
+    switch (unit) {
+    case TimeUnit::s: return nanos_per_second;
+    case TimeUnit::ms: return nanos_per_milli;
+    case TimeUnit::us: return 1'000;
+    case TimeUnit::ns: return 1;
+    }
+    return 1;
 }
 
 } // namespace cep

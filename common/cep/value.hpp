@@ -20,30 +20,35 @@ struct Value {
     /// Decoded string contents for strings; raw JSON text for objects and arrays.
     std::string_view text;
 
+    static Value with_kind(Kind k) {
+        Value v;
+        v.kind = k;
+        return v;
+    }
     static Value missing() { return {}; }
-    static Value null() { return Value{Kind::null}; }
+    static Value null() { return with_kind(Kind::null); }
     static Value of_bool(bool b) {
-        Value v{Kind::boolean};
+        Value v = with_kind(Kind::boolean);
         v.boolean = b;
         return v;
     }
     static Value of_int(std::int64_t i) {
-        Value v{Kind::integer};
+        Value v = with_kind(Kind::integer);
         v.integer = i;
         return v;
     }
     static Value of_double(double d) {
-        Value v{Kind::floating};
+        Value v = with_kind(Kind::floating);
         v.floating = d;
         return v;
     }
     static Value of_string(std::string_view s) {
-        Value v{Kind::string};
+        Value v = with_kind(Kind::string);
         v.text = s;
         return v;
     }
     static Value of_raw(Kind k, std::string_view raw) {
-        Value v{k};
+        Value v = with_kind(k);
         v.text = raw;
         return v;
     }
