@@ -28,8 +28,14 @@ class Emitter {
     virtual void emit(const Record& record, const Route& route = {}) = 0;
     /// Emits a record the operator built (e.g. an aggregate). `origin` names what caused it.
     virtual void emit_new(std::string_view json, const Origin& origin, const Route& route = {}) = 0;
-    /// Forwards a watermark: no record with an earlier event time will follow.
+    /// Rejects a record the operator cannot process (no event time, no key): it goes to the
+    /// dead-letter output with `reason`, is reported, and counts as a data error.
+    virtual void reject(const Record& record, std::string_view reason) = 0;
+    /// Forwards a watermark: no record with event time <= it will follow.
     virtual void watermark(Timestamp) {}
+    /// Forwards event-time progress: records up to this time were seen (and maybe dropped)
+    /// upstream. Lets a window downstream of a filter advance while the filter drops records.
+    virtual void progress(Timestamp) {}
 };
 
 class Operator {
@@ -37,8 +43,16 @@ class Operator {
     virtual ~Operator() = default;
     /// One record in. The record and its slots are valid only during the call.
     virtual void push(const Record& record, Emitter& out) = 0;
-    /// Event time advanced: fire what is due.
+    /// Event time advanced: fire what is due. Stateless operators pass it on.
     virtual void on_watermark(Timestamp watermark, Emitter& out) { out.watermark(watermark); }
+    /// Upstream saw records up to `time`. Operators that track watermarks feed it to their
+    /// tracker as if a record with that time had arrived; others pass it on.
+    virtual void on_progress(Timestamp time, Emitter& out) { out.progress(time); }
+    /// Wall-clock idleness on the input (--idle-timeout): `idle_for` since the last record.
+    virtual void on_idle(Duration idle_for, Emitter& out) {
+        (void)idle_for;
+        (void)out;
+    }
     /// End of input: emit everything still held back.
     virtual void finish(Emitter& out) { (void)out; }
     /// Writes the operator's state so that restore() on a fresh operator continues identically.

@@ -3,7 +3,9 @@
 // One definition of each flag serves --help, the man-page check and the completions
 // (`--cep-options-json` prints the table they are generated from).
 
+#include "cep/control.hpp"
 #include "cep/diagnostics.hpp"
+#include "cep/event_time.hpp"
 #include "cep/operator.hpp"
 #include "cep/schema.hpp"
 
@@ -29,6 +31,11 @@ struct CommonOptions {
     std::string progress = "auto";
     std::size_t max_line_bytes = std::size_t{128} << 20;
     bool strict = false;
+    /// Event time (--time, --time-unit for every tool; the rest for tools that use_event_time()).
+    TimeOptions time;
+    std::string time_unit = "ms";
+    std::string max_delay, idle_timeout;
+    ControlOutput watermarks = ControlOutput::automatic;
 };
 
 class Command {
@@ -41,6 +48,8 @@ class Command {
     /// Builds the operator; registers the paths it reads in `schema`. Throws UsageError or
     /// SyntaxError (both exit 2).
     virtual std::unique_ptr<Operator> make_operator(Schema& schema, const CommonOptions& common) = 0;
+    /// Tools that work in event time get --max-delay, --idle-timeout and --late.
+    virtual bool uses_event_time() const { return false; }
     /// Number of partitioned outputs (`-o 'part-{p}.ndjson'`), 0 for one output.
     virtual std::uint32_t output_partitions() const { return 0; }
     /// A tool whose work is not one operator over records (cep-keyby -j) runs itself and

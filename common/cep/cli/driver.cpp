@@ -9,6 +9,27 @@
 
 namespace cep::cli {
 
+void SinkEmitter::note(ControlRecord::Type type, Timestamp time) {
+    if (!control_output_) return;
+    Pending& pending = type == ControlRecord::Type::watermark ? watermark_ : progress_;
+    if (time <= pending.time) return;
+    pending.time = time;
+    if (++pending.updates % control_every != 0) return;
+    pending.written = time;
+    for (auto& sink : sinks_) sink->write(format_control({type, time}));
+}
+
+void SinkEmitter::flush_control() {
+    if (!control_output_) return;
+    for (auto type : {ControlRecord::Type::progress, ControlRecord::Type::watermark}) {
+        Pending& pending = type == ControlRecord::Type::watermark ? watermark_ : progress_;
+        if (pending.time <= pending.written) continue;
+        pending.written = pending.time;
+        for (auto& sink : sinks_) sink->write(format_control({type, pending.time}));
+    }
+    for (auto& sink : sinks_) sink->flush();
+}
+
 void SinkEmitter::close() {
     for (auto& sink : sinks_) sink->close();
 }
@@ -30,6 +51,28 @@ std::vector<std::unique_ptr<io::RecordSink>> open_outputs(const std::string& spe
     return sinks;
 }
 
+namespace {
+
+/// Notices records an operator dropped and turns their event times into progress markers,
+/// so a windowing tool downstream keeps advancing while, say, a filter drops everything.
+class DropTracker {
+  public:
+    DropTracker(bool enabled, const TimeOptions& options, Schema& schema) {
+        if (enabled) time_.emplace(options, schema);
+    }
+    bool enabled() const { return time_.has_value(); }
+    void after_push(const Record& record, bool emitted, Emitter& out) {
+        if (emitted) return;
+        if (auto time = time_->extract(record, scratch_)) out.progress(*time);
+    }
+
+  private:
+    std::optional<TimeExtractor> time_;
+    std::string scratch_;
+};
+
+} // namespace
+
 int run(const std::string& program, Command& command, const CommonOptions& common) {
     std::unique_ptr<io::RecordSink> dead_letter;
     if (!common.dead_letter.empty()) dead_letter = io::open_sink(common.dead_letter);
@@ -41,15 +84,24 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
 
     Schema schema;
     std::unique_ptr<Operator> op = command.make_operator(schema, common);
+    const bool control_output =
+        resolve_control_output(common.watermarks, common.output == "-" ? STDOUT_FILENO : -1);
+    DropTracker drops(control_output && !command.uses_event_time(), common.time, schema);
     RecordParser parser(schema, common.strict);
     Counters counters;
-    SinkEmitter out(open_outputs(common.output, command.output_partitions()), counters);
+    SinkEmitter out(open_outputs(common.output, command.output_partitions()), counters, diagnostics, control_output);
 
     std::optional<StatsReporter::Clock::duration> interval;
-    if (!common.stats_interval.empty())
-        interval = std::chrono::nanoseconds(*parse_duration(common.stats_interval));
+    if (!common.stats_interval.empty()) interval = std::chrono::nanoseconds(*parse_duration(common.stats_interval));
     const bool progress = common.progress == "always" || (common.progress == "auto" && isatty(STDERR_FILENO));
     StatsReporter reporter(program, common.stats, interval, progress);
+
+    // Live inputs are polled so idleness can be acted on: windows fire (--idle-timeout) and
+    // pending control records reach the next tool.
+    int poll_ms = -1;
+    if (common.time.idle_timeout) poll_ms = static_cast<int>(std::max<Duration>(*common.time.idle_timeout / 1'000'000, 1));
+    if (control_output) poll_ms = poll_ms < 0 ? 100 : std::min(poll_ms, 100);
+    auto last_input = std::chrono::steady_clock::now();
 
     std::vector<std::string> inputs = common.inputs;
     if (inputs.empty()) inputs.emplace_back("-");
@@ -67,11 +119,26 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
             const std::string& name = reader.source().name();
             io::LineReader::Line line;
             for (;;) {
-                const auto status = reader.next(line);
+                const auto status = reader.next(line, poll_ms);
                 if (status == io::LineReader::Status::end) break;
                 if (status == io::LineReader::Status::source_error) {
                     diagnostics.input_error(name, reader.error());
                     break;
+                }
+                const auto now = std::chrono::steady_clock::now();
+                if (status == io::LineReader::Status::idle) {
+                    const Duration idle_for = std::chrono::nanoseconds(now - last_input).count();
+                    if (common.time.idle_timeout && idle_for >= *common.time.idle_timeout) op->on_idle(idle_for, out);
+                    out.flush_control();
+                    continue;
+                }
+                if (poll_ms >= 0) last_input = now;
+                if (is_control(line.text)) {
+                    if (auto control = parse_control(line.text)) {
+                        if (control->type == ControlRecord::Type::watermark) op->on_watermark(control->time, out);
+                        else op->on_progress(control->time, out);
+                        continue;
+                    }
                 }
                 ++counters.records_in;
                 const Origin origin{name, line.number};
@@ -87,7 +154,10 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                     counters.errors = diagnostics.errors();
                     continue;
                 }
-                op->push(Record{line.text, parser.slots(), origin}, out);
+                const Record record{line.text, parser.slots(), origin};
+                const std::uint64_t out_before = counters.records_out;
+                op->push(record, out);
+                if (drops.enabled()) drops.after_push(record, counters.records_out != out_before, out);
                 reporter.tick(counters, reader.source().position(), reader.source().size());
             }
             counters.bytes_in += reader.source().position();

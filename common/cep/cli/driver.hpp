@@ -2,6 +2,8 @@
 // Runs one tool's operator over its inputs: read lines, parse once, push, write, report.
 
 #include "cep/cli/command.hpp"
+#include "cep/control.hpp"
+#include "cep/diagnostics.hpp"
 #include "cep/io/sink.hpp"
 #include "cep/stats.hpp"
 
@@ -10,15 +12,30 @@
 
 namespace cep::cli {
 
-/// An Emitter that writes records to one sink, or to one of N partitioned sinks.
+/// An Emitter that writes records to one sink, or to one of N partitioned sinks, and
+/// event-time control records when the reader is another cep tool.
 class SinkEmitter final : public Emitter {
   public:
-    SinkEmitter(std::vector<std::unique_ptr<io::RecordSink>> sinks, Counters& counters)
-        : sinks_(std::move(sinks)), counters_(counters) {}
+    SinkEmitter(std::vector<std::unique_ptr<io::RecordSink>> sinks, Counters& counters, Diagnostics& diagnostics,
+                bool control_output)
+        : sinks_(std::move(sinks)), counters_(counters), diagnostics_(diagnostics), control_output_(control_output) {}
 
     void emit(const Record& record, const Route& route) override { write(record.raw, route); }
     void emit_new(std::string_view json, const Origin&, const Route& route) override { write(json, route); }
+    void reject(const Record& record, std::string_view reason) override {
+        diagnostics_.data_error(record.origin, 0, reason, record.raw);
+    }
+    void watermark(Timestamp time) override { note(ControlRecord::Type::watermark, time); }
+    void progress(Timestamp time) override { note(ControlRecord::Type::progress, time); }
+
+    /// Writes pending control records now (the input went idle, so nothing else will).
+    void flush_control();
     void close();
+    bool control_output() const { return control_output_; }
+
+    /// Control records are coalesced: one in this many event-time updates is written, plus
+    /// whatever is pending when the input goes idle. Keeps pipes from doubling in volume.
+    static constexpr unsigned control_every = 256;
 
   private:
     void write(std::string_view bytes, const Route& route) {
@@ -26,9 +43,19 @@ class SinkEmitter final : public Emitter {
         sinks_[index]->write(bytes, route.key);
         ++counters_.records_out;
     }
+    void note(ControlRecord::Type type, Timestamp time);
+
+    struct Pending {
+        Timestamp time = min_timestamp;    // latest value seen
+        Timestamp written = min_timestamp; // latest value written
+        unsigned updates = 0;
+    };
 
     std::vector<std::unique_ptr<io::RecordSink>> sinks_;
     Counters& counters_;
+    Diagnostics& diagnostics_;
+    bool control_output_;
+    Pending progress_, watermark_;
 };
 
 /// Opens the outputs a command asks for: one, or N with `{p}` in the name replaced by 0..N-1.

@@ -17,6 +17,53 @@
 namespace cep::cli {
 namespace {
 
+void add_time_options(CLI::App& app, CommonOptions& common, bool event_time_tool) {
+    app.add_option("--time", common.time.path, "Event-time field: an RFC 3339 string or an epoch number")
+        ->type_name("PATH")
+        ->default_str("ts");
+    app.add_option("--time-unit", common.time_unit, "Unit of numeric event times")
+        ->check(CLI::IsMember({"s", "ms", "us", "ns"}))
+        ->type_name("s|ms|us|ns")
+        ->default_str("ms");
+    app.add_option("--watermarks", common.watermarks,
+                   "Write event-time control records for a cep tool reading our output: auto (when the "
+                   "reader is a cep tool), always, never")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, ControlOutput>{
+            {"auto", ControlOutput::automatic}, {"always", ControlOutput::always}, {"never", ControlOutput::never}}))
+        ->type_name("auto|always|never")
+        ->default_str("auto");
+    if (!event_time_tool) return;
+    app.add_option("--max-delay", common.max_delay,
+                   "Bounded out-of-orderness: the watermark trails the largest event time by DURATION")
+        ->type_name("DURATION")
+        ->default_str("0s");
+    app.add_option("--idle-timeout", common.idle_timeout,
+                   "When no input arrives for DURATION of wall-clock time, advance the watermark")
+        ->type_name("DURATION");
+    app.add_option("--late", common.time.late_output, "Write late records to FILE, with how late they were")
+        ->type_name("FILE");
+}
+
+void resolve_time_options(CommonOptions& common) {
+    common.time.unit = *parse_time_unit(common.time_unit);
+    if (!common.max_delay.empty()) {
+        const auto delay = parse_duration(common.max_delay);
+        if (!delay) throw UsageError("--max-delay: not a duration: '" + common.max_delay + "' (try 5s, 1m)");
+        common.time.max_delay = *delay;
+    }
+    if (!common.idle_timeout.empty()) {
+        const auto idle = parse_duration(common.idle_timeout);
+        if (!idle || *idle <= 0)
+            throw UsageError("--idle-timeout: not a positive duration: '" + common.idle_timeout + "'");
+        common.time.idle_timeout = *idle;
+    }
+    try {
+        (void)parse_path(common.time.path);
+    } catch (const SyntaxError& e) {
+        throw UsageError("--time: bad path '" + common.time.path + "': " + e.what());
+    }
+}
+
 void add_common_options(CLI::App& app, CommonOptions& common) {
     app.add_option("inputs", common.inputs, "Input files (`-` is stdin; .zst is detected and decompressed)")
         ->type_name("INPUT...");
@@ -88,6 +135,7 @@ int main(std::string_view tool_name, int argc, char** argv) {
     app.add_flag("--cep-options-json", options_json, "Print the option table as JSON")->group("");
     command->add_options(app);
     add_common_options(app, common);
+    add_time_options(app, common, command->uses_event_time());
 
     try {
         app.parse(argc, argv);
@@ -109,6 +157,7 @@ int main(std::string_view tool_name, int argc, char** argv) {
     try {
         if (!common.stats_interval.empty() && !parse_duration(common.stats_interval))
             throw UsageError("--stats-interval: not a duration: '" + common.stats_interval + "' (try 5s, 1m)");
+        resolve_time_options(common);
         command->configure(common);
         return run(program, *command, common);
     } catch (const SyntaxError& e) {

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -63,6 +64,15 @@ class FileSource final : public ByteSource {
     const std::string& name() const override { return name_; }
     std::uint64_t position() const override { return position_; }
     std::optional<std::uint64_t> size() const override { return size_; }
+    bool wait_readable(int timeout_ms) override {
+        if (pending_pos_ < pending_.size() || size_) return true;
+        pollfd fd{fd_, POLLIN, 0};
+        for (;;) {
+            const int ready = ::poll(&fd, 1, timeout_ms);
+            if (ready >= 0) return ready > 0;
+            if (errno != EINTR) return true; // let read() report the problem
+        }
+    }
 
   private:
     int fd_;
@@ -114,6 +124,10 @@ class ZstdSource final : public ByteSource {
     const std::string& name() const override { return inner_->name(); }
     std::uint64_t position() const override { return inner_->position(); }
     std::optional<std::uint64_t> size() const override { return inner_->size(); }
+    bool wait_readable(int timeout_ms) override {
+        // Input already buffered may still hold decompressed bytes.
+        return in_.pos < in_.size || finished_input_ || inner_->wait_readable(timeout_ms);
+    }
 
   private:
     std::unique_ptr<ByteSource> inner_;

@@ -21,6 +21,9 @@ class ByteSource {
     virtual std::uint64_t position() const = 0;
     /// Size of the underlying file when known (regular files), for progress.
     virtual std::optional<std::uint64_t> size() const = 0;
+    /// Waits up to `timeout_ms` for input; false when none came (the stream is idle).
+    /// Sources that never block (regular files) return true at once.
+    virtual bool wait_readable(int timeout_ms) { (void)timeout_ms; return true; }
 };
 
 /// Opens `path` (`-` is stdin). Content that starts with the zstd magic number is decompressed

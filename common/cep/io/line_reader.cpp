@@ -34,6 +34,10 @@ bool LineReader::refill() {
         capacity_ = std::min(capacity_ * 2, max_line_ + 2);
         buffer_.resize(capacity_ + simdjson::SIMDJSON_PADDING);
     }
+    if (timeout_ms_ >= 0 && !source_->wait_readable(timeout_ms_)) {
+        timed_out_ = true;
+        return false;
+    }
     std::size_t got = 0;
     try {
         got = source_->read(std::span<char>(buffer_.data() + end_, capacity_ - end_));
@@ -50,7 +54,9 @@ bool LineReader::refill() {
     return true;
 }
 
-LineReader::Status LineReader::next(Line& line) {
+LineReader::Status LineReader::next(Line& line, int timeout_ms) {
+    timeout_ms_ = timeout_ms;
+    timed_out_ = false;
     for (;;) {
         if (skipping_) {
             const void* nl = std::memchr(buffer_.data() + begin_, '\n', end_ - begin_);
@@ -60,7 +66,10 @@ LineReader::Status LineReader::next(Line& line) {
                 continue;
             }
             begin_ = scan_ = end_;
-            if (!refill()) break;
+            if (!refill()) {
+                if (timed_out_) return Status::idle;
+                break;
+            }
             continue;
         }
         const void* found = std::memchr(buffer_.data() + scan_, '\n', end_ - scan_);
@@ -79,6 +88,7 @@ LineReader::Status LineReader::next(Line& line) {
                 return Status::too_long;
             }
             if (refill()) continue;
+            if (timed_out_) return Status::idle;
             if (begin_ == end_) break;
             stop = end_; // last line without a newline
             scan_ = end_;

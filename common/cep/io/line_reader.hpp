@@ -19,6 +19,7 @@ class LineReader {
         line,         ///< `line` holds the next non-blank line
         too_long,     ///< the line exceeded the limit; `line.text` holds its first bytes
         source_error, ///< reading failed (e.g. truncated .zst); error() says why; the stream ends
+        idle,         ///< no complete line arrived within the timeout given to next()
         end,
     };
     struct Line {
@@ -28,7 +29,9 @@ class LineReader {
 
     LineReader(std::unique_ptr<ByteSource> source, std::size_t max_line_bytes);
 
-    Status next(Line& line);
+    /// The next line. With `timeout_ms` >= 0, returns Status::idle when the source has no
+    /// new bytes within that time (live streams: pipes, terminals, sockets).
+    Status next(Line& line, int timeout_ms = -1);
     const std::string& error() const { return error_; }
     const ByteSource& source() const { return *source_; }
 
@@ -36,6 +39,8 @@ class LineReader {
 
   private:
     bool refill(); // false at end of input
+    int timeout_ms_ = -1;
+    bool timed_out_ = false;
 
     std::unique_ptr<ByteSource> source_;
     std::size_t max_line_;
