@@ -79,7 +79,8 @@ LineReader::Status LineReader::next(Line& line, int timeout_ms) {
             scan_ = stop + 1;
         } else {
             scan_ = end_;
-            if (end_ - begin_ > max_line_) {
+            // One byte of slack: a line at the limit may still be followed by its CR.
+            if (end_ - begin_ > max_line_ + 1) {
                 line.number = ++line_number_;
                 line.text = std::string_view(buffer_.data() + begin_, std::min<std::size_t>(end_ - begin_, 1024));
                 skipping_ = true;
@@ -89,7 +90,8 @@ LineReader::Status LineReader::next(Line& line, int timeout_ms) {
             }
             if (refill()) continue;
             if (timed_out_) return Status::idle;
-            if (begin_ == end_) break;
+            // After a read error the pending bytes are a line cut short, not a record.
+            if (begin_ == end_ || !error_.empty()) break;
             stop = end_; // last line without a newline
             scan_ = end_;
         }
