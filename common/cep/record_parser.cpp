@@ -21,10 +21,147 @@ error_code key_of(ondemand::field& field, const char* end, std::string_view& key
     return field.unescaped_key().get(key);
 }
 
+/// Offset of the first byte that is not part of valid UTF-8 (overlongs and surrogates included).
+std::size_t first_invalid_utf8(std::string_view text) {
+    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const unsigned char c = s[i];
+        std::size_t length = 0;
+        unsigned char low = 0x80, high = 0xBF; // allowed range of the second byte
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            length = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            length = 3;
+            if (c == 0xE0) low = 0xA0;
+            if (c == 0xED) high = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            length = 4;
+            if (c == 0xF0) low = 0x90;
+            if (c == 0xF4) high = 0x8F;
+        } else {
+            return i;
+        }
+        if (i + length > text.size() || s[i + 1] < low || s[i + 1] > high) return i;
+        for (std::size_t k = 2; k < length; ++k)
+            if ((s[i + k] & 0xC0) != 0x80) return i;
+        i += length;
+    }
+    return text.size();
+}
+
+/// simdjson's first stage validates the whole line but reports no position, and reports
+/// content after the object as an unclosed object. Find the offending byte so that every
+/// message has a column, and name trailing content for what it is.
+void locate_stage1_error(std::string_view line, error_code error, ParseFailure& failure) {
+    if (error == UTF8_ERROR) {
+        failure.column = first_invalid_utf8(line) + 1;
+        return;
+    }
+    bool in_string = false, closed = false;
+    std::size_t quote = 0;
+    int depth = 0;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        const char c = line[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                in_string = false;
+            } else if (static_cast<unsigned char>(c) < 0x20 && error == UNESCAPED_CHARS) {
+                failure.column = i + 1;
+                return;
+            }
+            continue;
+        }
+        if (closed && c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+            failure.reason = "unexpected content after the JSON object";
+            failure.column = i + 1;
+            return;
+        }
+        if (c == '"') {
+            in_string = true;
+            quote = i;
+        } else if (c == '{' || c == '[') {
+            ++depth;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+            closed = true;
+        }
+    }
+    if (in_string && error == UNCLOSED_STRING) {
+        failure.column = quote + 1;
+        return;
+    }
+    failure.column = line.size() + 1; // the line ended early
+}
+
+/// 1-based column of `value` within `line`, 0 if it lies elsewhere.
+std::size_t column_of(std::string_view line, ondemand::value& value) {
+    const std::string_view token = value.raw_json_token();
+    if (token.data() < line.data() || token.data() >= line.data() + line.size()) return 0;
+    return static_cast<std::size_t>(token.data() - line.data()) + 1;
+}
+
+/// Reads every value below `value`, stopping at the first invalid one; `at` is its column.
+error_code visit_all(std::string_view line, ondemand::value value, std::size_t& at) {
+    at = column_of(line, value);
+    ondemand::json_type type;
+    if (auto error = value.type().get(type)) return error;
+    switch (type) {
+    case ondemand::json_type::object: {
+        ondemand::object object;
+        if (auto error = value.get_object().get(object)) return error;
+        for (auto field_result : object) {
+            ondemand::field field;
+            std::string_view key;
+            if (auto error = std::move(field_result).get(field)) return error;
+            if (auto error = field.unescaped_key().get(key)) return error;
+            if (auto error = visit_all(line, field.value(), at)) return error;
+        }
+        return SUCCESS;
+    }
+    case ondemand::json_type::array: {
+        ondemand::array array;
+        if (auto error = value.get_array().get(array)) return error;
+        for (auto item : array) {
+            ondemand::value element;
+            if (auto error = std::move(item).get(element)) return error;
+            if (auto error = visit_all(line, element, at)) return error;
+        }
+        return SUCCESS;
+    }
+    case ondemand::json_type::string: return value.get_string().error();
+    case ondemand::json_type::number: return value.get_number().error();
+    case ondemand::json_type::boolean: return value.get_bool().error();
+    case ondemand::json_type::null: {
+        bool is_null = false;
+        if (auto error = value.is_null().get(is_null)) return error;
+        return is_null ? SUCCESS : N_ATOM_ERROR;
+    }
+    }
+    return SUCCESS;
+}
+
+/// Where a record that failed the strict check is broken; the DOM parser does not say.
+std::size_t locate_deep_error(std::string_view line) {
+    ondemand::parser parser;
+    ondemand::document doc;
+    ondemand::value root;
+    if (parser.iterate(line.data(), line.size(), line.size() + SIMDJSON_PADDING).get(doc)) return 0;
+    if (doc.get_value().get(root)) return 0;
+    std::size_t at = 0;
+    return visit_all(line, root, at) ? at : 0;
+}
+
 } // namespace
 
 bool RecordParser::fail(error_code error, ParseFailure& failure) {
-    failure.reason = error_message(error);
+    // Raised by a field whose literal is malformed (`tru`, `-`): "does not have the requested
+    // type" would mislead, the record is simply not valid JSON there.
+    failure.reason = error == INCORRECT_TYPE ? "invalid JSON value" : error_message(error);
     failure.column = 0;
     return false;
 }
@@ -39,8 +176,11 @@ bool RecordParser::parse(std::string_view line, ParseFailure& failure) {
         return false;
     }
     ondemand::document doc;
-    if (auto error = parser_.iterate(line.data(), line.size(), line.size() + SIMDJSON_PADDING).get(doc))
-        return fail(error, failure);
+    if (auto error = parser_.iterate(line.data(), line.size(), line.size() + SIMDJSON_PADDING).get(doc)) {
+        fail(error, failure);
+        locate_stage1_error(line, error, failure);
+        return false;
+    }
     ondemand::object object;
     if (auto error = doc.get_object().get(object)) {
         if (error == INCORRECT_TYPE) {
@@ -48,7 +188,11 @@ bool RecordParser::parse(std::string_view line, ParseFailure& failure) {
             failure.column = 1;
             return false;
         }
-        return fail(error, failure);
+        // The root's brackets are checked here rather than by iterate(): unbalanced, or
+        // followed by more content.
+        fail(error, failure);
+        locate_stage1_error(line, error, failure);
+        return false;
     }
     const auto& root = schema_.nodes()[0];
     if (root.slot >= 0) slots_[static_cast<std::size_t>(root.slot)] = Value::of_raw(Kind::object, line);
@@ -57,6 +201,7 @@ bool RecordParser::parse(std::string_view line, ParseFailure& failure) {
         if (failure.column == 0 && !doc.current_location().get(at) && at >= line.data() &&
             at <= line.data() + line.size())
             failure.column = static_cast<std::size_t>(at - line.data()) + 1;
+        if (failure.column == 0) failure.column = line.size() + 1; // no location: at the end
         return false;
     }
     // After the object, only the end of the document may follow.
@@ -69,8 +214,11 @@ bool RecordParser::parse(std::string_view line, ParseFailure& failure) {
     if (strict_) {
         // Full validation, including values in fields no operator reads.
         simdjson::dom::element ignored;
-        if (auto error = strict_parser_.parse(line.data(), line.size(), false).get(ignored))
-            return fail(error, failure);
+        if (auto error = strict_parser_.parse(line.data(), line.size(), false).get(ignored)) {
+            fail(error, failure);
+            failure.column = locate_deep_error(line);
+            return false;
+        }
     }
     return true;
 }
@@ -112,8 +260,14 @@ bool RecordParser::walk_array(ondemand::array array, std::uint32_t node_id, Pars
 bool RecordParser::take_value(ondemand::value value, std::uint32_t node_id, ParseFailure& failure) {
     const auto& node = schema_.nodes()[node_id];
     Value* slot = node.slot >= 0 ? &slots_[static_cast<std::size_t>(node.slot)] : nullptr;
+    // Point at the value itself: after a failed read of a string the iterator is past it.
+    auto fail_here = [&](error_code error) {
+        fail(error, failure);
+        failure.column = column_of(line_, value);
+        return false;
+    };
     ondemand::json_type type;
-    if (auto error = value.type().get(type)) return fail(error, failure);
+    if (auto error = value.type().get(type)) return fail_here(error);
     switch (type) {
     case ondemand::json_type::object: {
         ondemand::object object;
@@ -139,7 +293,7 @@ bool RecordParser::take_value(ondemand::value value, std::uint32_t node_id, Pars
     }
     case ondemand::json_type::string: {
         std::string_view text;
-        if (auto error = value.get_string().get(text)) return fail(error, failure);
+        if (auto error = value.get_string().get(text)) return fail_here(error);
         if (slot) *slot = Value::of_string(text);
         return true;
     }
@@ -151,20 +305,20 @@ bool RecordParser::take_value(ondemand::value value, std::uint32_t node_id, Pars
             return true;
         }
         double floating = 0;
-        if (auto derror = value.get_double().get(floating)) return fail(derror, failure);
+        if (auto derror = value.get_double().get(floating)) return fail_here(derror);
         if (slot) *slot = Value::of_double(floating);
         return true;
     }
     case ondemand::json_type::boolean: {
         bool b = false;
-        if (auto error = value.get_bool().get(b)) return fail(error, failure);
+        if (auto error = value.get_bool().get(b)) return fail_here(error);
         if (slot) *slot = Value::of_bool(b);
         return true;
     }
     case ondemand::json_type::null: {
         bool is_null = false;
-        if (auto error = value.is_null().get(is_null)) return fail(error, failure);
-        if (!is_null) return fail(N_ATOM_ERROR, failure);
+        if (auto error = value.is_null().get(is_null)) return fail_here(error);
+        if (!is_null) return fail_here(N_ATOM_ERROR);
         if (slot) *slot = Value::null();
         return true;
     }
