@@ -209,7 +209,14 @@ std::string field_text(const json& condition, Path& path) {
         throw ConditionError{"bad field '" + text + "': " + e.what() + " at column " +
                              std::to_string(e.column)};
     }
-    return path.to_string();
+    // The text form, readable back by compile(): a leading `.` keeps `["odd key"]` from reading as
+    // a list and `in` or `true` as keywords.
+    std::string out = path.to_string();
+    const std::string_view first = path.steps.empty() ? "" : std::string_view(path.steps[0].key);
+    const bool keyword = first == "true" || first == "false" || first == "null" || first == "and" ||
+                         first == "or" || first == "not" || first == "in";
+    if (out.starts_with('[') || (keyword && out.starts_with(first))) out.insert(0, ".");
+    return out;
 }
 
 std::optional<Type> type_of(const json& condition) {
