@@ -101,8 +101,12 @@ void print_options_json(const CLI::App& app, const ToolInfo& info) {
             entry["positional"] = option->get_name();
         }
         entry["description"] = option->get_description();
-        entry["takes_value"] = option->get_type_size() != 0;
-        entry["type"] = option->get_type_name();
+        // Flags keep a type size of 1 in CLI11 2.1; expected(0) is what marks them.
+        entry["takes_value"] = option->get_items_expected_max() != 0;
+        // get_type_name() appends each validator's description after ':'; keep the name
+        // (`FILE`, `skip|fail`), which is what completions and the man page use.
+        const std::string type = option->get_type_name();
+        entry["type"] = type.substr(0, type.find(':'));
         if (option->get_group().empty() || option->get_group() == "Hidden") continue;
         options.push_back(entry);
     }
@@ -131,11 +135,18 @@ int main(std::string_view tool_name, int argc, char** argv) {
     app.set_version_flag("--version", program + " " CEP_VERSION);
     app.footer("Exit status: 0 ok (also on a broken pipe), 1 data or runtime errors, 2 usage or expression errors.\n"
                "See man " + program + " and man 7 cep.");
-    bool options_json = false;
+    bool options_json = false; // acted on before parsing, below; registered to be accepted
     app.add_flag("--cep-options-json", options_json, "Print the option table as JSON")->group("");
     command->add_options(app);
     add_common_options(app, common);
     add_time_options(app, common, command->uses_event_time());
+    // Before parsing: a tool with required options (cep-keyby -k) must still print its table.
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) == "--cep-options-json") {
+            print_options_json(app, *info);
+            return exit_code::ok;
+        }
+    }
 
     try {
         app.parse(argc, argv);
@@ -148,10 +159,6 @@ int main(std::string_view tool_name, int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         std::fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", program.c_str(), e.what(), program.c_str());
         return exit_code::usage;
-    }
-    if (options_json) {
-        print_options_json(app, *info);
-        return exit_code::ok;
     }
 
     try {
