@@ -45,15 +45,15 @@ void Diagnostics::data_error(const Origin& origin, std::size_t column, std::stri
         dead_letter_->write(scratch_);
         ++dead_lettered_;
     }
-    if (policy_ == OnError::fail)
-        throw RuntimeError("stopping at the first bad record (--on-error=fail): " + where + ": " + std::string(reason));
+    // The error itself was just printed (the first ones always are): say why we stop, only.
+    if (policy_ == OnError::fail) throw RuntimeError("stopping at the first bad record (--on-error=fail)");
 }
 
 void Diagnostics::input_error(std::string_view source, std::string_view reason) {
     ++errors_;
     std::fprintf(stderr, "%s: error (at %.*s): %.*s\n", tool_.c_str(), static_cast<int>(source.size()), source.data(),
                  static_cast<int>(reason.size()), reason.data());
-    if (policy_ == OnError::fail) throw RuntimeError(std::string(reason));
+    if (policy_ == OnError::fail) throw RuntimeError("stopping at the first error (--on-error=fail)");
 }
 
 void Diagnostics::warn(std::string_view message) const {
