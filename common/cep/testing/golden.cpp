@@ -438,7 +438,7 @@ CaseResult run_case(const fs::path& dir, const GoldenOptions& options) {
     const std::string tool = tool_dir.filename().string();
     result.name = tool + "/" + case_name.string();
     auto broken = [&](std::string problem) {
-        result.mismatches.push_back({"case", std::move(problem)});
+        result.mismatches.push_back({std::move(problem), {}});
         return result;
     };
 
@@ -479,7 +479,7 @@ CaseResult run_case(const fs::path& dir, const GoldenOptions& options) {
         // posix_spawn failed before the redirections were made: there is no output to read.
     }
     if (finished.exit_code < 0) return broken(finished.problem);
-    if (!finished.problem.empty()) result.mismatches.push_back({"process", finished.problem});
+    if (!finished.problem.empty()) result.mismatches.push_back({"command " + finished.problem, {}});
 
     // Everything the command wrote that a case can expect, decompressed where needed.
     const bool exact = fs::exists(case_dir / "exact");
@@ -509,7 +509,7 @@ CaseResult run_case(const fs::path& dir, const GoldenOptions& options) {
                 write_file(case_dir / "files" / name, content);
             result.blessed = true;
         } catch (const std::exception& e) {
-            result.mismatches.push_back({"bless", e.what()});
+            result.mismatches.push_back({std::string("cannot bless: ") + e.what(), {}});
         }
     }
 
@@ -549,7 +549,7 @@ CaseResult run_case(const fs::path& dir, const GoldenOptions& options) {
                          result.mismatches);
         }
     } catch (const std::exception& e) {
-        result.mismatches.push_back({"case", std::string("bad expectation: ") + e.what()});
+        result.mismatches.push_back({std::string("bad expectation: ") + e.what(), {}});
     }
 
     result.passed = result.mismatches.empty();
