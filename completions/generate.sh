@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# Writes bash, zsh and fish completions for every cep tool from the tool's own option table
+# (`cep-TOOL --cep-options-json`), so completions cannot drift from the flags. The output is
+# committed; tests/completions/check.sh fails when it is out of date.
+#
+# Usage: completions/generate.sh BIN_DIR OUT_DIR [TOOL...]
+#   BIN_DIR  where the built cep-TOOL binaries are (e.g. build/tools)
+#   OUT_DIR  where bash/, zsh/ and fish/ are written (e.g. completions)
+#   TOOL...  tool names without the cep- prefix; default: CEP_TOOLS in tools/CMakeLists.txt
+#
+# Value completion follows each option's type: FILE and INPUT complete file names, DIR
+# directories, `a|b|c` those words; other values (EXPR, DURATION, N, ...) complete nothing.
+# Needs jq.
+set -euo pipefail
+
+if [ $# -lt 2 ]; then
+    echo "usage: $0 BIN_DIR OUT_DIR [TOOL...]" >&2
+    exit 2
+fi
+bin_dir=$1
+out_dir=$2
+shift 2
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ $# -gt 0 ]; then
+    tools=("$@")
+else
+    # The same list CMake builds from, so test binaries (cep-golden, ...) are never included.
+    read -r -a tools < <(sed -n 's/^set(CEP_TOOLS \(.*\))$/\1/p' "$here/../tools/CMakeLists.txt")
+fi
+if [ ${#tools[@]} -eq 0 ]; then
+    echo "$0: no tools given and none found in tools/CMakeLists.txt" >&2
+    exit 2
+fi
+command -v jq >/dev/null || { echo "$0: jq is needed (apt-get install jq)" >&2; exit 2; }
+
+regenerate="completions/generate.sh build/tools completions"
+
+# One option per line: kind, short names, long names, takes value, type, description.
+# Separated by \x1f (unit separator) rather than tabs, so empty fields survive `read`.
+option_table() {
+    jq -r '.options[] | [
+        (if .positional then "positional" else "option" end),
+        ([.names[] | select(startswith("--") | not)] | join(" ")),
+        ([.names[] | select(startswith("--"))] | join(" ")),
+        (if .takes_value then "1" else "0" end),
+        .type,
+        .description
+    ] | join("\u001f")'
+}
+
+# What a value of TYPE completes to: files, dirs, choices, command, or none.
+value_kind() {
+    case $1 in
+        *'|'*) echo choices ;;
+        *COMMAND*) echo command ;;
+        *DIR*) echo dirs ;;
+        *FILE* | *INPUT*) echo files ;;
+        *) echo none ;;
+    esac
+}
+
+# Quoting for the three shells' single-quoted strings.
+bash_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+fish_quote() {
+    local text=${1//\\/\\\\}
+    printf "'%s'" "${text//\'/\\\'}"
+}
+# zsh _arguments descriptions also treat [ ] : $ ` and \ specially (as clap_complete escapes).
+zsh_escape() {
+    local text=${1//\\/\\\\}
+    text=${text//\[/\\[}
+    text=${text//\]/\\]}
+    text=${text//:/\\:}
+    text=${text//\$/\\\$}
+    text=${text//\`/\\\`}
+    printf '%s' "${text//\'/\'\\\'\'}"
+}
+
+write_bash() {
+    local tool=$1 table=$2 fn="_${1//-/_}"
+    local all_options="" file_options="" dir_options="" none_options="" choice_cases="" has_command=0
+    local kind shorts longs takes type desc names
+    while IFS=$'\x1f' read -r kind shorts longs takes type desc; do
+        if [ "$kind" = positional ]; then
+            [ "$(value_kind "$type")" = command ] && has_command=1
+            continue
+        fi
+        names="$shorts $longs"
+        names=${names# }
+        all_options+="${all_options:+ }$names"
+        [ "$takes" = 1 ] || continue
+        local pattern=${names// /|}
+        case $(value_kind "$type") in
+            files) file_options+="${file_options:+|}$pattern" ;;
+            dirs) dir_options+="${dir_options:+|}$pattern" ;;
+            choices)
+                choice_cases+="        $pattern)
+            COMPREPLY=(\$(compgen -W $(bash_quote "${type//|/ }") -- \"\$cur\"))
+            return
+            ;;
+" ;;
+            *) none_options+="${none_options:+|}$pattern" ;;
+        esac
+    done <<<"$table"
+
+    {
+        echo "# bash completion for $tool                                -*- shell-script -*-"
+        echo "# Generated from \`$tool --cep-options-json\` by completions/generate.sh; do not edit."
+        echo "# Regenerate with: $regenerate"
+        echo
+        echo "$fn()"
+        echo "{"
+        echo "    local cur prev words cword split"
+        echo "    if declare -F _init_completion >/dev/null; then"
+        echo "        _init_completion -s || return"
+        echo "    else"
+        echo "        # Without bash-completion: words as bash split them, '=' being a word of its own."
+        echo "        words=(\"\${COMP_WORDS[@]}\") cword=\$COMP_CWORD"
+        echo "        cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD - 1]}"
+        echo "        if [[ \$cur == = ]]; then"
+        echo "            cur="
+        echo "        elif [[ \$prev == = && \$COMP_CWORD -ge 2 ]]; then"
+        echo "            prev=\${COMP_WORDS[COMP_CWORD - 2]}"
+        echo "        fi"
+        echo "    fi"
+        if [ "$has_command" = 1 ]; then
+            echo
+            echo "    # After --, a command line of its own."
+            echo "    local i"
+            echo "    for ((i = 1; i < cword; i++)); do"
+            echo "        if [[ \${words[i]} == -- ]]; then"
+            echo "            if declare -F _command_offset >/dev/null; then"
+            echo "                _command_offset \$((i + 1))"
+            echo "            elif ((cword == i + 1)); then"
+            echo "                COMPREPLY=(\$(compgen -c -- \"\$cur\"))"
+            echo "            else"
+            echo "                COMPREPLY=(\$(compgen -f -- \"\$cur\"))"
+            echo "            fi"
+            echo "            return"
+            echo "        fi"
+            echo "    done"
+        fi
+        echo
+        echo "    case \$prev in"
+        if [ -n "$file_options" ]; then
+            echo "        $file_options)"
+            echo "            if declare -F _filedir >/dev/null; then _filedir; else COMPREPLY=(\$(compgen -f -- \"\$cur\")); fi"
+            echo "            return"
+            echo "            ;;"
+        fi
+        if [ -n "$dir_options" ]; then
+            echo "        $dir_options)"
+            echo "            if declare -F _filedir >/dev/null; then _filedir -d; else COMPREPLY=(\$(compgen -d -- \"\$cur\")); fi"
+            echo "            return"
+            echo "            ;;"
+        fi
+        printf '%s' "$choice_cases"
+        if [ -n "$none_options" ]; then
+            echo "        $none_options)"
+            echo "            return"
+            echo "            ;;"
+        fi
+        echo "    esac"
+        echo
+        echo "    if [[ \$cur == -* ]]; then"
+        echo "        COMPREPLY=(\$(compgen -W $(bash_quote "$all_options") -- \"\$cur\"))"
+        echo "        return"
+        echo "    fi"
+        echo "    if declare -F _filedir >/dev/null; then _filedir; else COMPREPLY=(\$(compgen -f -- \"\$cur\")); fi"
+        echo "} &&"
+        echo "    complete -F $fn $tool"
+        echo
+        echo "# ex: filetype=sh"
+    } >"$out_dir/bash/$tool"
+}
+
+write_zsh() {
+    local tool=$1 table=$2
+    local kind shorts longs takes type desc
+    {
+        echo "#compdef $tool"
+        echo "# Generated from \`$tool --cep-options-json\` by completions/generate.sh; do not edit."
+        echo "# Regenerate with: $regenerate"
+        echo
+        echo "_arguments -s -S \\"
+        while IFS=$'\x1f' read -r kind shorts longs takes type desc; do
+            local action="" names=() name spec
+            if [ "$takes" = 1 ]; then
+                case $(value_kind "$type") in
+                    files) action="_files" ;;
+                    dirs) action="_files -/" ;;
+                    choices) action="(${type//|/ })" ;;
+                    command) action="_command_names -e" ;;
+                    *) action=" " ;;
+                esac
+            fi
+            if [ "$kind" = positional ]; then
+                # Remaining words: inputs are files; a command (after --) is completed as one.
+                case $(value_kind "$type") in
+                    files) echo "  '*:$(zsh_escape "$type"):_files' \\" ;;
+                esac
+                continue
+            fi
+            read -r -a names <<<"$shorts $longs"
+            local exclusion=""
+            [ ${#names[@]} -gt 1 ] && exclusion="(${names[*]})"
+            for name in "${names[@]}"; do
+                spec="$name"
+                if [ "$takes" = 1 ]; then
+                    # --name=VALUE or --name VALUE; -n VALUE.
+                    [[ $name == --* ]] && spec+="="
+                    spec+="[$(zsh_escape "$desc")]:$(zsh_escape "$type"):$action"
+                else
+                    spec+="[$(zsh_escape "$desc")]"
+                fi
+                echo "  '$exclusion$spec' \\"
+            done
+        done <<<"$table"
+        echo "  && return 0"
+    } >"$out_dir/zsh/_$tool"
+}
+
+write_fish() {
+    local tool=$1 table=$2
+    local kind shorts longs takes type desc
+    {
+        echo "# fish completion for $tool"
+        echo "# Generated from \`$tool --cep-options-json\` by completions/generate.sh; do not edit."
+        echo "# Regenerate with: $regenerate"
+        echo
+        while IFS=$'\x1f' read -r kind shorts longs takes type desc; do
+            [ "$kind" = positional ] && continue
+            local line="complete -c $tool" name
+            for name in $shorts; do line+=" -s ${name#-}"; done
+            for name in $longs; do line+=" -l ${name#--}"; done
+            if [ "$takes" = 1 ]; then
+                case $(value_kind "$type") in
+                    files) line+=" -r -F" ;;
+                    dirs) line+=" -x -a '(__fish_complete_directories)'" ;;
+                    choices) line+=" -x -a $(fish_quote "${type//|/ }")" ;;
+                    *) line+=" -x" ;;
+                esac
+            fi
+            echo "$line -d $(fish_quote "$desc")"
+        done <<<"$table"
+    } >"$out_dir/fish/$tool.fish"
+}
+
+mkdir -p "$out_dir/bash" "$out_dir/zsh" "$out_dir/fish"
+for name in "${tools[@]}"; do
+    # tools/golden naming: the front door is `cep` itself, every other tool `cep-NAME`.
+    if [ "$name" = cep ]; then tool=cep; else tool=cep-$name; fi
+    binary=$bin_dir/$tool
+    if [ ! -x "$binary" ]; then
+        echo "$0: $binary not found or not executable (build first)" >&2
+        exit 1
+    fi
+    table=$("$binary" --cep-options-json | option_table)
+    write_bash "$tool" "$table"
+    write_zsh "$tool" "$table"
+    write_fish "$tool" "$table"
+done
