@@ -7,5 +7,6 @@ namespace cep::cli {
 
 std::unique_ptr<Command> make_filter_command();
 std::unique_ptr<Command> make_keyby_command();
+std::unique_ptr<Command> make_agg_command();
 
 } // namespace cep::cli

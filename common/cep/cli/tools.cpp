@@ -5,10 +5,12 @@
 namespace cep::cli {
 
 std::span<const ToolInfo> tools() {
-    static const std::array<ToolInfo, 2> all{{
+    static const std::array<ToolInfo, 3> all{{
         {"filter", "keep the records that match an expression", "[OPTIONS] EXPR [INPUT...]", make_filter_command},
         {"keyby", "key records and split them into partitions", "[OPTIONS] -k PATH[,PATH...] [INPUT...]",
          make_keyby_command},
+        {"agg", "group records and compute aggregates per group", "[OPTIONS] [-g PATH[,PATH...]] AGGS [INPUT...]",
+         make_agg_command},
     }};
     return all;
 }
