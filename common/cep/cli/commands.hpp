@@ -7,6 +7,8 @@ namespace cep::cli {
 
 std::unique_ptr<Command> make_filter_command();
 std::unique_ptr<Command> make_keyby_command();
+std::unique_ptr<Command> make_window_command();
 std::unique_ptr<Command> make_agg_command();
+std::unique_ptr<Command> make_sequence_command();
 
 } // namespace cep::cli
