@@ -48,22 +48,24 @@ option_table() {
     ] | join("\u001f")'
 }
 
-# What a value of TYPE completes to: files, dirs, choices, command, or none.
+# The helpers below set a variable instead of printing, so no subshell is forked per option.
+
+# What a value of TYPE completes to, in $value: files, dirs, choices, command, or none.
 value_kind() {
     case $1 in
-        *'|'*) echo choices ;;
-        *COMMAND*) echo command ;;
-        *DIR*) echo dirs ;;
-        *FILE* | *INPUT*) echo files ;;
-        *) echo none ;;
+        *'|'*) value=choices ;;
+        *COMMAND*) value=command ;;
+        *DIR*) value=dirs ;;
+        *FILE* | *INPUT*) value=files ;;
+        *) value=none ;;
     esac
 }
 
-# Quoting for the three shells' single-quoted strings.
-bash_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+# Quoting for the three shells' single-quoted strings, in $quoted.
+bash_quote() { printf -v quoted "'%s'" "${1//\'/\'\\\'\'}"; }
 fish_quote() {
     local text=${1//\\/\\\\}
-    printf "'%s'" "${text//\'/\\\'}"
+    printf -v quoted "'%s'" "${text//\'/\\\'}"
 }
 # zsh _arguments descriptions also treat [ ] : $ ` and \ specially (as clap_complete escapes).
 zsh_escape() {
@@ -73,7 +75,7 @@ zsh_escape() {
     text=${text//:/\\:}
     text=${text//\$/\\\$}
     text=${text//\`/\\\`}
-    printf '%s' "${text//\'/\'\\\'\'}"
+    quoted=${text//\'/\'\\\'\'}
 }
 
 write_bash() {
@@ -82,7 +84,8 @@ write_bash() {
     local kind shorts longs takes type desc names
     while IFS=$'\x1f' read -r kind shorts longs takes type desc; do
         if [ "$kind" = positional ]; then
-            [ "$(value_kind "$type")" = command ] && has_command=1
+            value_kind "$type"
+            [ "$value" = command ] && has_command=1
             continue
         fi
         names="$shorts $longs"
@@ -90,12 +93,14 @@ write_bash() {
         all_options+="${all_options:+ }$names"
         [ "$takes" = 1 ] || continue
         local pattern=${names// /|}
-        case $(value_kind "$type") in
+        value_kind "$type"
+        case $value in
             files) file_options+="${file_options:+|}$pattern" ;;
             dirs) dir_options+="${dir_options:+|}$pattern" ;;
             choices)
+                bash_quote "${type//|/ }"
                 choice_cases+="        $pattern)
-            COMPREPLY=(\$(compgen -W $(bash_quote "${type//|/ }") -- \"\$cur\"))
+            COMPREPLY=(\$(compgen -W $quoted -- \"\$cur\"))
             return
             ;;
 " ;;
@@ -162,8 +167,9 @@ write_bash() {
         fi
         echo "    esac"
         echo
+        bash_quote "$all_options"
         echo "    if [[ \$cur == -* ]]; then"
-        echo "        COMPREPLY=(\$(compgen -W $(bash_quote "$all_options") -- \"\$cur\"))"
+        echo "        COMPREPLY=(\$(compgen -W $quoted -- \"\$cur\"))"
         echo "        return"
         echo "    fi"
         echo "    if declare -F _filedir >/dev/null; then _filedir; else COMPREPLY=(\$(compgen -f -- \"\$cur\")); fi"
@@ -185,8 +191,9 @@ write_zsh() {
         echo "_arguments -s -S \\"
         while IFS=$'\x1f' read -r kind shorts longs takes type desc; do
             local action="" names=() name spec
+            value_kind "$type"
             if [ "$takes" = 1 ]; then
-                case $(value_kind "$type") in
+                case $value in
                     files) action="_files" ;;
                     dirs) action="_files -/" ;;
                     choices) action="(${type//|/ })" ;;
@@ -196,22 +203,25 @@ write_zsh() {
             fi
             if [ "$kind" = positional ]; then
                 # Remaining words: inputs are files; a command (after --) is completed as one.
-                case $(value_kind "$type") in
-                    files) echo "  '*:$(zsh_escape "$type"):_files' \\" ;;
-                esac
+                zsh_escape "$type"
+                [ "$value" = files ] && echo "  '*:$quoted:_files' \\"
                 continue
             fi
             read -r -a names <<<"$shorts $longs"
             local exclusion=""
             [ ${#names[@]} -gt 1 ] && exclusion="(${names[*]})"
+            zsh_escape "$desc"
+            local description=$quoted
+            zsh_escape "$type"
+            local message=$quoted
             for name in "${names[@]}"; do
                 spec="$name"
                 if [ "$takes" = 1 ]; then
                     # --name=VALUE or --name VALUE; -n VALUE.
                     [[ $name == --* ]] && spec+="="
-                    spec+="[$(zsh_escape "$desc")]:$(zsh_escape "$type"):$action"
+                    spec+="[$description]:$message:$action"
                 else
-                    spec+="[$(zsh_escape "$desc")]"
+                    spec+="[$description]"
                 fi
                 echo "  '$exclusion$spec' \\"
             done
@@ -234,14 +244,19 @@ write_fish() {
             for name in $shorts; do line+=" -s ${name#-}"; done
             for name in $longs; do line+=" -l ${name#--}"; done
             if [ "$takes" = 1 ]; then
-                case $(value_kind "$type") in
+                value_kind "$type"
+                case $value in
                     files) line+=" -r -F" ;;
                     dirs) line+=" -x -a '(__fish_complete_directories)'" ;;
-                    choices) line+=" -x -a $(fish_quote "${type//|/ }")" ;;
+                    choices)
+                        fish_quote "${type//|/ }"
+                        line+=" -x -a $quoted"
+                        ;;
                     *) line+=" -x" ;;
                 esac
             fi
-            echo "$line -d $(fish_quote "$desc")"
+            fish_quote "$desc"
+            echo "$line -d $quoted"
         done <<<"$table"
     } >"$out_dir/fish/$tool.fish"
 }

@@ -8,7 +8,7 @@ complete -c cep-keyby -s k -l key -x -d 'Key field(s): PATH or PATH,PATH,... (co
 complete -c cep-keyby -l partitions -x -d 'Split records into N outputs by Kafka\'s partition of their key (murmur2); -o must contain {p}'
 complete -c cep-keyby -l missing-key -x -a 'error null' -d 'A record without a key field: error (dead letter, exit 1) or null (key it as null)'
 complete -c cep-keyby -l emit-key -x -d 'Also write the key into each record, as the string field NAME (placed first)'
-complete -c cep-keyby -s j -l jobs -x -d 'Run N copies of the COMMAND given after --; copy i gets the records of partition i and their outputs are merged line by line'
+complete -c cep-keyby -s j -l jobs -x -d 'Run N (1-1024) copies of the COMMAND given after --; copy i gets the records of partition i and their outputs are merged line by line'
 complete -c cep-keyby -s o -l output -r -F -d 'Write records to FILE (`-` is stdout; a .zst name compresses)'
 complete -c cep-keyby -l dead-letter -r -F -d 'Write bad records to FILE as JSON lines with source, line, reason and raw text'
 complete -c cep-keyby -l on-error -x -a 'skip fail' -d 'On a bad record: skip it and exit 1 at the end, or fail at once'

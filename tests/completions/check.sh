@@ -58,30 +58,41 @@ done
 # and options with a fixed set of values offer exactly those values.
 bash_completion=/usr/share/bash-completion/bash_completion
 if [ -r "$bash_completion" ]; then
-    complete_words() { # FILE WORD... (the last word is being completed)
+    # Answers completion queries, one per input line (words separated by \x1f, the last one
+    # being completed), with one line each: the sorted candidates. One bash per tool, since
+    # loading bash-completion is the slow part.
+    complete_queries() { # FILE TOOL
         bash -c '
-            source "$1" >/dev/null 2>&1; source "$2"; shift 2
-            COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
-            COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
-            fn=$(complete -p "$1" | sed "s/.*-F \([^ ]*\).*/\1/")
-            "$fn" "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}" 2>/dev/null
-            printf "%s\n" "${COMPREPLY[@]}" | sort' _ "$bash_completion" "$@"
+            source "$1" >/dev/null 2>&1; source "$2"
+            fn=$(complete -p "$3" | sed "s/.*-F \([^ ]*\).*/\1/")
+            while IFS= read -r line; do
+                IFS=$'"'"'\x1f'"'"' read -r -a COMP_WORDS <<<"$line"
+                [[ $line == *$'"'"'\x1f'"'"' ]] && COMP_WORDS+=("")
+                COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+                COMP_LINE="${COMP_WORDS[*]}" COMP_POINT=${#COMP_LINE} COMPREPLY=()
+                "$fn" "$3" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}" 2>/dev/null
+                printf "%s\n" "${COMPREPLY[@]}" | sort | paste -sd " "
+            done' _ "$bash_completion" "$1" "$2"
     }
     for name in "${tools[@]}"; do
         if [ "$name" = cep ]; then tool=cep; else tool=cep-$name; fi
-        file=$src/completions/bash/$tool
         options=$("$bin_dir/$tool" --cep-options-json)
-        want=$(jq -r '.options[].names[] | select(startswith("--"))' <<<"$options" | sort)
-        got=$(complete_words "$file" "$tool" --)
-        [ "$got" = "$want" ] || fail "$tool --<TAB> offers: $(echo $got); expected: $(echo $want)"
+        # Query and expected answer: every long option after `--`, and each fixed set of values.
+        queries=("$tool"$'\x1f'"--")
+        wants=("$(jq -r '.options[].names[] | select(startswith("--"))' <<<"$options" | sort | paste -sd " ")")
         while IFS=$'\t' read -r option choices; do
-            want=$(tr '|' '\n' <<<"$choices" | sort)
-            got=$(complete_words "$file" "$tool" "$option" "")
-            [ "$got" = "$want" ] || fail "$tool $option <TAB> offers: $(echo $got); expected: $(echo $want)"
+            queries+=("$tool"$'\x1f'"$option"$'\x1f')
+            wants+=("$(tr '|' '\n' <<<"$choices" | sort | paste -sd " ")")
         done < <(jq -r '.options[] | select(.takes_value and (.type | contains("|")) and (.names | length > 0))
                         | [(.names | last), .type] | @tsv' <<<"$options")
+        mapfile -t answers < <(printf '%s\n' "${queries[@]}" | complete_queries "$src/completions/bash/$tool" "$tool")
+        for i in "${!queries[@]}"; do
+            if [ "${answers[i]-}" != "${wants[i]}" ]; then
+                fail "${queries[i]//$'\x1f'/ }<TAB> offers: ${answers[i]-}; expected: ${wants[i]}"
+            fi
+        done
     done
-    echo "ok: bash completes every long option and every fixed set of values"
+    [ $failed -eq 0 ] && echo "ok: bash completes every long option and every fixed set of values"
 else
     echo "skipped: functional bash checks ($bash_completion not installed)"
 fi
