@@ -1,14 +1,17 @@
-// Key extraction and encoding: the bytes every tool uses for partitioning, per-key state and
-// Kafka message keys.
+// Key extraction and encoding (the bytes every tool uses for partitioning, per-key state and
+// Kafka message keys) and the KeyBy operator built on them.
 
 #include "cep/key.hpp"
 #include "cep/murmur2.hpp"
+#include "cep/ops/keyby.hpp"
 #include "cep/record_parser.hpp"
 
 #include <doctest/doctest.h>
+#include <librdkafka/rdkafka.h>
 #include <optional>
 #include <simdjson.h>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -148,7 +151,170 @@ TEST_CASE("bad key paths are syntax errors") {
     CHECK_THROWS_AS(cep::KeyExtractor("", schema), cep::SyntaxError);
 }
 
-TEST_CASE("the partitions used by the golden cases are Kafka's") {
-    // tests/golden/keyby/*partitions* expect these; librdkafka agrees (test_murmur2.cpp).
-    CHECK(cep::kafka_partition("p1", 3) == (cep::murmur2("p1") & 0x7fffffffU) % 3);
+// ---- the KeyBy operator ----
+
+namespace {
+
+struct Emitted {
+    std::string json;
+    std::string key;
+    std::optional<std::uint32_t> partition;
+    bool is_new = false;
+};
+
+/// Records what the operator emits; keys are copied since Route::key is only valid in the call.
+class CollectingEmitter final : public cep::Emitter {
+  public:
+    void emit(const cep::Record& record, const cep::Route& route) override {
+        emitted.push_back({std::string(record.raw), std::string(route.key), route.partition, false});
+    }
+    void emit_new(std::string_view json, const cep::Origin&, const cep::Route& route) override {
+        emitted.push_back({std::string(json), std::string(route.key), route.partition, true});
+    }
+    void reject(const cep::Record&, std::string_view reason) override { rejected.emplace_back(reason); }
+
+    std::vector<Emitted> emitted;
+    std::vector<std::string> rejected;
+};
+
+cep::ops::KeyByOptions keyby_options(std::string_view paths) {
+    cep::ops::KeyByOptions options;
+    options.paths = cep::parse_path_list(paths);
+    return options;
+}
+
+} // namespace
+
+TEST_CASE("KeyBy passes the record's bytes on with its key in the route") {
+    cep::Schema schema;
+    cep::ops::KeyBy op(keyby_options("member.playerId"), schema);
+    CollectingEmitter out;
+    const Parsed parsed(schema, R"({ "member" : {"playerId":"p1"}, "n":1.50 })");
+    op.push(parsed.record(), out);
+    REQUIRE(out.emitted.size() == 1);
+    CHECK(out.emitted[0].json == R"({ "member" : {"playerId":"p1"}, "n":1.50 })");
+    CHECK_FALSE(out.emitted[0].is_new); // the original bytes, and its slots in a fused chain
+    CHECK(out.emitted[0].key == "p1");
+    CHECK_FALSE(out.emitted[0].partition.has_value());
+}
+
+TEST_CASE("KeyBy with partitions routes to Kafka's partition of the key") {
+    cep::Schema schema;
+    auto options = keyby_options("team,id");
+    options.partitions = 4;
+    cep::ops::KeyBy op(std::move(options), schema);
+    CollectingEmitter out;
+    for (const char* json :
+         {R"({"team":"red","id":1})", R"({"team":"blue","id":2})", R"({"team":"red","id":3})"}) {
+        const Parsed parsed(schema, json);
+        op.push(parsed.record(), out);
+    }
+    REQUIRE(out.emitted.size() == 3);
+    for (const auto& e : out.emitted) {
+        CAPTURE(e.key);
+        CHECK(e.partition == cep::kafka_partition(e.key, 4));
+    }
+    CHECK(out.emitted[0].key == R"(["red",1])");
+}
+
+TEST_CASE("KeyBy rejects records without the key, or keys them as null") {
+    const char* records[] = {R"({"id":"p1"})", R"({"other":1})", R"({"id":null})"};
+    SUBCASE("default: rejected with the field's name") {
+        cep::Schema schema;
+        cep::ops::KeyBy op(keyby_options("id"), schema);
+        CollectingEmitter out;
+        for (const char* json : records) {
+            const Parsed parsed(schema, json);
+            op.push(parsed.record(), out);
+        }
+        CHECK(out.emitted.size() == 2);
+        REQUIRE(out.rejected.size() == 1);
+        CHECK(out.rejected[0] == "missing key field 'id'");
+    }
+    SUBCASE("--missing-key=null") {
+        cep::Schema schema;
+        auto options = keyby_options("id");
+        options.missing = cep::ops::MissingKey::null;
+        cep::ops::KeyBy op(std::move(options), schema);
+        CollectingEmitter out;
+        for (const char* json : records) {
+            const Parsed parsed(schema, json);
+            op.push(parsed.record(), out);
+        }
+        CHECK(out.rejected.empty());
+        REQUIRE(out.emitted.size() == 3);
+        CHECK(out.emitted[1].key == "null");
+        CHECK(out.emitted[2].key == "null"); // a missing field and an explicit null agree
+    }
+}
+
+TEST_CASE("KeyBy --emit-key writes the key into the record") {
+    cep::Schema schema;
+    auto options = keyby_options("team,id");
+    options.emit_key = "key";
+    cep::ops::KeyBy op(std::move(options), schema);
+    CollectingEmitter out;
+    const Parsed parsed(schema, R"({"team":"red","id":7})");
+    op.push(parsed.record(), out);
+    REQUIRE(out.emitted.size() == 1);
+    CHECK(out.emitted[0].is_new);
+    CHECK(out.emitted[0].json == R"({"key":"[\"red\",7]","team":"red","id":7})");
+    CHECK(out.emitted[0].key == R"(["red",7])");
+}
+
+TEST_CASE("prepend_key_field splices the key in and keeps the record's bytes") {
+    std::string out;
+    cep::ops::prepend_key_field(out, R"({"a":1})", "key", "p1");
+    CHECK(out == R"({"key":"p1","a":1})");
+    cep::ops::prepend_key_field(out, "{}", "key", "p1");
+    CHECK(out == R"({"key":"p1"})");
+    cep::ops::prepend_key_field(out, "  { \n }", "key", "p1");
+    CHECK(out == "{\"key\":\"p1\" \n }");
+    cep::ops::prepend_key_field(out, R"({ "a" : [1, 2] })", "k\"ey", "x\\y\n");
+    CHECK(out == R"({"k\"ey":"x\\y\n", "a" : [1, 2] })");
+}
+
+TEST_CASE("replace_key_field drops every existing member of that name") {
+    simdjson::ondemand::parser parser;
+    std::string out, scratch;
+    cep::ops::replace_key_field(out, R"({"key":"old","a":1})", "key", "new", parser, scratch);
+    CHECK(out == R"({"key":"new","a":1})");
+    cep::ops::replace_key_field(out, R"({"a":{"key":1, "b":"}"},"key":[1,{"x":2}] , "c" : "q\"}" })", "key",
+                                "k", parser, scratch);
+    CHECK(out == R"({"key":"k","a":{"key":1, "b":"}"},"c" : "q\"}"})"); // nested "key" stays
+    cep::ops::replace_key_field(out, R"({"k\u0065y":true,"key":null,"z":false})", "key", "k", parser,
+                                scratch);
+    CHECK(out == R"({"key":"k","z":false})"); // an escaped spelling is the same name
+    cep::ops::replace_key_field(out, R"({"key":1})", "key", "k", parser, scratch);
+    CHECK(out == R"({"key":"k"})");
+    cep::ops::replace_key_field(out, R"({"a":-1.5e3,"key":"x","b":"caf\u00e9"})", "key", "k", parser,
+                                scratch);
+    CHECK(out == R"({"key":"k","a":-1.5e3,"b":"caf\u00e9"})");
+}
+
+TEST_CASE("the partitions the golden cases expect are librdkafka's") {
+    // tests/golden/keyby/0004, 0005, 0006, 0010: keys and the partition files they are in.
+    const std::pair<std::string_view, std::int32_t> three[] = {{"p1", 2}, {"p2", 2}, {"p3", 0},
+                                                               {"p4", 2}, {"p5", 1}, {"p6", 1}};
+    for (const auto& [key, partition] : three) {
+        CAPTURE(key);
+        CHECK(rd_kafka_msg_partitioner_murmur2(nullptr, key.data(), key.size(), 3, nullptr, nullptr) ==
+              partition);
+        CHECK(cep::kafka_partition(key, 3) == static_cast<std::uint32_t>(partition));
+    }
+    const std::pair<std::string_view, std::int32_t> four[] = {
+        {R"(["red","p3"])", 0},   {R"(["green","p6"])", 1}, {R"(["blue","p2"])", 2},
+        {R"(["green","p5"])", 2}, {R"(["red","p1"])", 2},   {R"(["blue","p4"])", 3}};
+    for (const auto& [key, partition] : four) {
+        CAPTURE(key);
+        CHECK(rd_kafka_msg_partitioner_murmur2(nullptr, key.data(), key.size(), 4, nullptr, nullptr) ==
+              partition);
+    }
+    const std::pair<std::string_view, std::int32_t> two[] = {
+        {"p1", 0}, {"p2", 0}, {"p6", 1}, {"null", 1}, {"red", 0}, {"blue", 0}, {"green", 1}};
+    for (const auto& [key, partition] : two) {
+        CAPTURE(key);
+        CHECK(rd_kafka_msg_partitioner_murmur2(nullptr, key.data(), key.size(), 2, nullptr, nullptr) ==
+              partition);
+    }
 }
