@@ -11,7 +11,7 @@ cep_packages=(
   # build
   cmake make g++ pkg-config
   libsimdjson-dev libcli11-dev nlohmann-json3-dev librdkafka-dev libzstd-dev doctest-dev
-  libre2-dev libyaml-cpp-dev
+  libre2-dev libyaml-cpp-dev libxxhash-dev
   # docs and tests
   scdoc zstd jq kcat sqlite3 miller bash-completion bc
 )
