@@ -322,18 +322,25 @@ Finished spawn_and_wait(const fs::path& program, const std::vector<std::string>&
         argv.push_back(arg.data());
     argv.push_back(nullptr);
 
-    // The parent's environment, with the case's env lines replacing variables of the same name.
+    // The parent's environment made deterministic, then the case's env lines on top: the
+    // caller's CEP_* settings (CEP_WATERMARKS=always, ...) must not change what a case expects,
+    // and time zone and locale are pinned.
+    std::vector<std::string> settings{"TZ=UTC", "LC_ALL=C"};
+    settings.insert(settings.end(), env_overrides.begin(), env_overrides.end());
+    auto key_of = [](std::string_view item) { return item.substr(0, item.find('=')); };
     std::vector<std::string> env_strings;
     for (char** entry = environ; *entry != nullptr; ++entry) {
         const std::string_view item(*entry);
-        const auto key = item.substr(0, item.find('='));
-        const bool overridden =
-            std::any_of(env_overrides.begin(), env_overrides.end(), [&](const std::string& o) {
-                return std::string_view(o).substr(0, o.find('=')) == key;
-            });
-        if (!overridden) env_strings.emplace_back(item);
+        const auto key = key_of(item);
+        const bool replaced = std::any_of(settings.begin(), settings.end(),
+                                          [&](const std::string& setting) { return key_of(setting) == key; });
+        if (!replaced && !key.starts_with("CEP_")) env_strings.emplace_back(item);
     }
-    env_strings.insert(env_strings.end(), env_overrides.begin(), env_overrides.end());
+    for (const auto& setting : settings) {
+        // A later line for the same variable wins (the case's env over the defaults).
+        std::erase_if(env_strings, [&](const std::string& item) { return key_of(item) == key_of(setting); });
+        env_strings.push_back(setting);
+    }
     std::vector<char*> envp;
     for (auto& item : env_strings)
         envp.push_back(item.data());

@@ -10,7 +10,8 @@
 //     exact        marker: compare stdout and files byte for byte instead of as JSON values
 //     exit         expected exit code (default 0)
 //     err          each non-empty line must occur somewhere in stderr
-//     env          KEY=VALUE lines added to the environment
+//     env          KEY=VALUE lines added to the environment (which has TZ=UTC, LC_ALL=C and
+//                  none of the caller's CEP_* variables, so cases do not depend on who runs them)
 //     files/NAME   expected content of NAME written in cwd; a written NAME.zst must be zstd and
 //                  is compared decompressed (files/NAME.zst itself may be plain text or zstd)
 //
