@@ -1,5 +1,6 @@
 #include "cep/record_parser.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace cep {
@@ -9,16 +10,26 @@ using namespace simdjson;
 namespace {
 
 /// The key of a field without copying it, unless it contains escapes. `end` bounds the search.
+/// Keys are short: a plain loop beats two memchr calls per field on the hot path.
 error_code key_of(ondemand::field& field, const char* end, std::string_view& key) {
     const char* start = field.key().raw();
-    const auto* quote = static_cast<const char*>(std::memchr(start, '"', static_cast<std::size_t>(end - start)));
-    if (quote == nullptr) return TAPE_ERROR;
-    // An escaped quote stops the search early, but then a backslash precedes it: take the slow path.
-    if (std::memchr(start, '\\', static_cast<std::size_t>(quote - start)) == nullptr) {
-        key = std::string_view(start, static_cast<std::size_t>(quote - start));
+    const char* p = start;
+    while (p < end && *p != '"' && *p != '\\') ++p;
+    if (p == end) return TAPE_ERROR;
+    if (*p == '"') {
+        key = std::string_view(start, static_cast<std::size_t>(p - start));
         return SUCCESS;
     }
-    return field.unescaped_key().get(key);
+    return field.unescaped_key().get(key); // escapes: decode
+}
+
+/// simdjson rejects NUL bytes (as unescaped or structural errors); name them for what they are.
+bool report_nul(std::string_view line, ParseFailure& failure) {
+    const void* nul = std::memchr(line.data(), '\0', line.size());
+    if (nul == nullptr) return false;
+    failure.reason = "NUL byte in record";
+    failure.column = static_cast<std::size_t>(static_cast<const char*>(nul) - line.data()) + 1;
+    return true;
 }
 
 /// Offset of the first byte that is not part of valid UTF-8 (overlongs and surrogates included).
@@ -170,13 +181,9 @@ bool RecordParser::parse(std::string_view line, ParseFailure& failure) {
     line_ = line;
     slots_.assign(schema_.slot_count(), Value{});
     nested_used_ = 0;
-    if (const void* nul = std::memchr(line.data(), '\0', line.size())) {
-        failure.reason = "NUL byte in record";
-        failure.column = static_cast<std::size_t>(static_cast<const char*>(nul) - line.data()) + 1;
-        return false;
-    }
     ondemand::document doc;
     if (auto error = parser_.iterate(line.data(), line.size(), line.size() + SIMDJSON_PADDING).get(doc)) {
+        if (report_nul(line, failure)) return false;
         fail(error, failure);
         locate_stage1_error(line, error, failure);
         return false;
@@ -190,6 +197,7 @@ bool RecordParser::parse(std::string_view line, ParseFailure& failure) {
         }
         // The root's brackets are checked here rather than by iterate(): unbalanced, or
         // followed by more content.
+        if (report_nul(line, failure)) return false;
         fail(error, failure);
         locate_stage1_error(line, error, failure);
         return false;
@@ -197,6 +205,7 @@ bool RecordParser::parse(std::string_view line, ParseFailure& failure) {
     const auto& root = schema_.nodes()[0];
     if (root.slot >= 0) slots_[static_cast<std::size_t>(root.slot)] = Value::of_raw(Kind::object, line);
     if (!walk_object(object, 0, failure)) {
+        if (report_nul(line, failure)) return false;
         const char* at = nullptr;
         if (failure.column == 0 && !doc.current_location().get(at) && at >= line.data() &&
             at <= line.data() + line.size())
@@ -221,6 +230,56 @@ bool RecordParser::parse(std::string_view line, ParseFailure& failure) {
         }
     }
     return true;
+}
+
+void RecordParser::begin_batch(std::string_view block) {
+    // The block lies in the reader's buffer, which keeps SIMDJSON_PADDING readable bytes after it.
+    const std::size_t batch = std::max<std::size_t>(block.size(), 1 << 16);
+    batch_ok_ = !strict_ && !batch_parser_.iterate_many(block.data(), block.size(), batch).get(stream_);
+    if (batch_ok_) next_document_ = stream_.begin();
+    stream_base_ = block.data();
+}
+
+namespace {
+bool only_whitespace(const char* begin, const char* end) {
+    for (; begin < end; ++begin)
+        if (*begin != ' ' && *begin != '\t' && *begin != '\r') return false;
+    return true;
+}
+} // namespace
+
+bool RecordParser::take_batch_document(std::string_view line, ParseFailure& failure) {
+    if (!batch_ok_) return false;
+    if (!(next_document_ != stream_.end())) return batch_ok_ = false;
+    // The next document must be exactly this line: start on it, and end on it with nothing
+    // but the next line after it (a truncated line would spill over; `{} x` would share it).
+    const char* start = stream_base_ + next_document_.current_index();
+    const char* line_end = line.data() + line.size();
+    if (start < line.data() || start >= line_end || !only_whitespace(line.data(), start)) return batch_ok_ = false;
+    ondemand::document_reference doc;
+    ondemand::object object;
+    if ((*next_document_).get(doc) || doc.get_object().get(object)) return batch_ok_ = false;
+    line_ = line;
+    slots_.assign(schema_.slot_count(), Value{});
+    nested_used_ = 0;
+    const auto& root = schema_.nodes()[0];
+    if (root.slot >= 0) slots_[static_cast<std::size_t>(root.slot)] = Value::of_raw(Kind::object, line);
+    // A failure is re-diagnosed by the per-line path, which names the column.
+    if (!walk_object(object, 0, failure)) return batch_ok_ = false;
+    const char* after = nullptr;
+    if (doc.current_location().get(after) == SUCCESS && after < line_end) return batch_ok_ = false;
+    ++next_document_;
+    return true;
+}
+
+bool RecordParser::parse_in_batch(std::string_view line, ParseFailure& failure) {
+    if (take_batch_document(line, failure)) return true;
+    return parse(line, failure);
+}
+
+void RecordParser::skip_in_batch(std::string_view line) {
+    ParseFailure ignored;
+    take_batch_document(line, ignored);
 }
 
 bool RecordParser::walk_object(ondemand::object object, std::uint32_t node_id, ParseFailure& failure) {

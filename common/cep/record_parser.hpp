@@ -29,6 +29,16 @@ class RecordParser {
 
     std::span<const Value> slots() const { return slots_; }
 
+    /// Batch mode: simdjson's first stage runs once over a whole block of complete lines
+    /// (much cheaper than once per line for ~200-byte records). Then call parse_in_batch() for
+    /// each non-blank line of the block, in order, and skip_in_batch() for lines the caller
+    /// handles itself. Results are exactly those of parse(): while the block's documents line
+    /// up one to one with its lines the fast path is used; at the first line that does not
+    /// (a malformed line, two objects on one line), the rest of the block is parsed line by line.
+    void begin_batch(std::string_view block);
+    bool parse_in_batch(std::string_view line, ParseFailure& failure);
+    void skip_in_batch(std::string_view line);
+
   private:
     bool walk_object(simdjson::ondemand::object object, std::uint32_t node, ParseFailure& failure);
     bool walk_array(simdjson::ondemand::array array, std::uint32_t node, ParseFailure& failure);
@@ -36,8 +46,15 @@ class RecordParser {
     bool parse_nested(std::string_view raw, std::uint32_t node, ParseFailure& failure);
     bool fail(simdjson::error_code error, ParseFailure& failure);
 
+    bool take_batch_document(std::string_view line, ParseFailure& failure);
+
     const Schema& schema_;
     bool strict_;
+    simdjson::ondemand::parser batch_parser_;
+    simdjson::ondemand::document_stream stream_;
+    simdjson::ondemand::document_stream::iterator next_document_;
+    bool batch_ok_ = false;
+    const char* stream_base_ = nullptr;
     simdjson::dom::parser strict_parser_;
     simdjson::ondemand::parser parser_;
     std::vector<Value> slots_;

@@ -117,48 +117,75 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
             }
             io::LineReader reader(std::move(source), common.max_line_bytes);
             const std::string& name = reader.source().name();
-            io::LineReader::Line line;
-            for (;;) {
-                const auto status = reader.next(line, poll_ms);
-                if (status == io::LineReader::Status::end) break;
-                if (status == io::LineReader::Status::source_error) {
-                    diagnostics.input_error(name, reader.error());
-                    break;
-                }
+            io::LineReader::Line block;
+            bool input_done = false;
+            while (!input_done) {
+                const auto status = reader.next_block(block, poll_ms);
                 const auto now = std::chrono::steady_clock::now();
-                if (status == io::LineReader::Status::idle) {
+                switch (status) {
+                case io::LineReader::Status::end: input_done = true; continue;
+                case io::LineReader::Status::source_error:
+                    diagnostics.input_error(name, reader.error());
+                    input_done = true;
+                    continue;
+                case io::LineReader::Status::idle: {
                     const Duration idle_for = std::chrono::nanoseconds(now - last_input).count();
                     if (common.time.idle_timeout && idle_for >= *common.time.idle_timeout) op->on_idle(idle_for, out);
                     out.flush_control();
                     continue;
                 }
-                if (poll_ms >= 0) last_input = now;
-                if (is_control(line.text)) {
-                    if (auto control = parse_control(line.text)) {
-                        if (control->type == ControlRecord::Type::watermark) op->on_watermark(control->time, out);
-                        else op->on_progress(control->time, out);
-                        continue;
-                    }
-                }
-                ++counters.records_in;
-                const Origin origin{name, line.number};
-                if (status == io::LineReader::Status::too_long) {
-                    diagnostics.data_error(origin, 0,
+                case io::LineReader::Status::too_long:
+                    ++counters.records_in;
+                    diagnostics.data_error(Origin{name, block.number}, 0,
                                            "line longer than --max-line-bytes (" +
                                                std::to_string(common.max_line_bytes) + "); raw text truncated",
-                                           line.text);
-                    continue;
-                }
-                if (!parser.parse(line.text, failure)) {
-                    diagnostics.data_error(origin, failure.column, failure.reason, line.text);
+                                           block.text);
                     counters.errors = diagnostics.errors();
                     continue;
+                case io::LineReader::Status::line: break;
                 }
-                const Record record{line.text, parser.slots(), origin};
-                const std::uint64_t out_before = counters.records_out;
-                op->push(record, out);
-                if (drops.enabled()) drops.after_push(record, counters.records_out != out_before, out);
-                reporter.tick(counters, reader.source().position(), reader.source().size());
+                if (poll_ms >= 0) last_input = now;
+                // One simdjson pass over the whole block, then the lines one by one.
+                parser.begin_batch(block.text);
+                std::string_view rest = block.text;
+                std::uint64_t line_number = block.number;
+                while (!rest.empty()) {
+                    const std::size_t newline = rest.find('\n');
+                    std::string_view text = rest.substr(0, newline);
+                    rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
+                    const Origin origin{name, line_number++};
+                    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+                    if (text.find_first_not_of(" \t") == std::string_view::npos) continue; // blank
+                    if (is_control(text)) {
+                        if (auto control = parse_control(text)) {
+                            parser.skip_in_batch(text);
+                            if (control->type == ControlRecord::Type::watermark) op->on_watermark(control->time, out);
+                            else op->on_progress(control->time, out);
+                            continue;
+                        }
+                    }
+                    ++counters.records_in;
+                    if (text.size() > common.max_line_bytes) {
+                        parser.skip_in_batch(text);
+                        diagnostics.data_error(origin, 0,
+                                               "line longer than --max-line-bytes (" +
+                                                   std::to_string(common.max_line_bytes) + "); raw text truncated",
+                                               text.substr(0, 1024));
+                        counters.errors = diagnostics.errors();
+                        continue;
+                    }
+                    if (!parser.parse_in_batch(text, failure)) {
+                        diagnostics.data_error(origin, failure.column, failure.reason, text);
+                        counters.errors = diagnostics.errors();
+                        continue;
+                    }
+                    const Record record{text, parser.slots(), origin};
+                    const std::uint64_t out_before = counters.records_out;
+                    op->push(record, out);
+                    if (drops.enabled()) drops.after_push(record, counters.records_out != out_before, out);
+                    reporter.tick(counters, reader.source().position(), reader.source().size());
+                }
+                reader.lines_consumed(line_number - block.number);
             }
             counters.bytes_in += reader.source().position();
         }

@@ -112,3 +112,52 @@ LineReader::Status LineReader::next(Line& line, int timeout_ms) {
 }
 
 } // namespace cep::io
+
+namespace cep::io {
+
+LineReader::Status LineReader::next_block(Line& block, int timeout_ms) {
+    timeout_ms_ = timeout_ms;
+    timed_out_ = false;
+    for (;;) {
+        if (skipping_) {
+            const void* nl = std::memchr(buffer_.data() + begin_, '\n', end_ - begin_);
+            if (nl != nullptr) {
+                begin_ = scan_ = static_cast<std::size_t>(static_cast<const char*>(nl) - buffer_.data()) + 1;
+                skipping_ = false;
+                continue;
+            }
+            begin_ = scan_ = end_;
+            if (!refill()) {
+                if (timed_out_) return Status::idle;
+                break;
+            }
+            continue;
+        }
+        const void* last = memrchr(buffer_.data() + begin_, '\n', end_ - begin_);
+        if (last != nullptr) {
+            const std::size_t stop = static_cast<std::size_t>(static_cast<const char*>(last) - buffer_.data()) + 1;
+            block.text = std::string_view(buffer_.data() + begin_, stop - begin_);
+            block.number = line_number_ + 1;
+            begin_ = scan_ = stop;
+            return Status::line;
+        }
+        if (end_ - begin_ > max_line_) {
+            block.number = ++line_number_;
+            block.text = std::string_view(buffer_.data() + begin_, std::min<std::size_t>(end_ - begin_, 1024));
+            skipping_ = true;
+            begin_ = scan_ = end_;
+            return Status::too_long;
+        }
+        if (refill()) continue;
+        if (timed_out_) return Status::idle;
+        if (begin_ == end_) break;
+        // The last line, without a newline.
+        block.text = std::string_view(buffer_.data() + begin_, end_ - begin_);
+        block.number = line_number_ + 1;
+        begin_ = scan_ = end_;
+        return Status::line;
+    }
+    return error_.empty() ? Status::end : Status::source_error;
+}
+
+} // namespace cep::io

@@ -32,6 +32,14 @@ class LineReader {
     /// The next line. With `timeout_ms` >= 0, returns Status::idle when the source has no
     /// new bytes within that time (live streams: pipes, terminals, sockets).
     Status next(Line& line, int timeout_ms = -1);
+
+    /// Block mode, for parsing many lines in one pass: every complete line buffered now, as
+    /// one block ending after a newline (or at the end of input). `block.number` is the number
+    /// of its first line; the caller splits it and reports how many lines it held through
+    /// lines_consumed() before the next call. Returns too_long / idle / end / source_error as
+    /// next() does (too_long with `block.text` holding the start of the line).
+    Status next_block(Line& block, int timeout_ms = -1);
+    void lines_consumed(std::uint64_t count) { line_number_ += count; }
     const std::string& error() const { return error_; }
     const ByteSource& source() const { return *source_; }
 
