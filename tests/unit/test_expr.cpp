@@ -678,3 +678,28 @@ TEST_CASE("expr: format_syntax_error draws a caret under the column") {
                                                           "  event == \"kill\" && (level > 3))\n"
                                                           "                                ^");
 }
+
+TEST_CASE("expr: pathological nesting is a compile error, not a stack overflow") {
+    const std::string parens = std::string(100, '(') + "x == 1" + std::string(100, ')');
+    CHECK(t(parens, R"({"x":1})"));
+    CHECK(error(std::string(300, '(') + "x" + std::string(300, ')')) ==
+          E{201, "expression nested too deeply (more than 200 levels)"});
+    CHECK(error(std::string(100000, '!') + "x").second ==
+          "expression nested too deeply (more than 200 levels)");
+    CHECK(error(std::string(100000, '-') + "x").second ==
+          "expression nested too deeply (more than 200 levels)");
+    CHECK(error("lower(" + std::string(300, '(') + "x").first == 206);
+    // A long chain of binary operators is deep too, though the parser loops over it.
+    std::string sum = "x";
+    for (int i = 0; i < 999; ++i)
+        sum += " + x";
+    CHECK(ev(sum, R"({"x":1})") == "int 1000");
+    sum += " + x + x";
+    CHECK(error(sum) == E{sum.size() - 2, "expression too deep (more than 1000 nested operators)"});
+    // && and || chains are flat, so they have no such limit.
+    std::string any = "x == 0";
+    for (int i = 1; i < 5000; ++i)
+        any += " || x == " + std::to_string(i);
+    CHECK(t(any, R"({"x":4999})"));
+    CHECK_FALSE(t(any, R"({"x":5000})"));
+}

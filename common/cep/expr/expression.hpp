@@ -6,6 +6,8 @@
 // Compiling registers every path the expression reads in the Schema, so the record is parsed
 // once for the whole pipeline; evaluation reads only slots and never allocates for the common
 // cases (comparisons, boolean logic, arithmetic on numbers, string tests on fields).
+// Evaluation reuses scratch space owned by the Expression, so one Expression must not be
+// evaluated from two threads at once; compile one per thread instead.
 
 #include "cep/record.hpp"
 #include "cep/schema.hpp"
@@ -35,7 +37,8 @@ class Expression {
     /// True when the expression's value is `true` (anything else, including null, is false).
     bool test(const Record& record) const;
     /// The expression's value. Strings may point into scratch owned by this Expression and stay
-    /// valid until the next evaluation.
+    /// valid until the next evaluation. A field that is absent gives Kind::missing (every
+    /// operator reads it as null).
     Value evaluate(const Record& record) const;
 
     /// The source text, for messages.

@@ -44,6 +44,10 @@ class Node {
     virtual const Value* constant() const { return nullptr; }
     /// The slot when this node reads a field as is, for exists() and specialisation.
     virtual std::optional<Slot> slot() const { return std::nullopt; }
+
+    /// Nodes on the longest path down to a leaf. Evaluation recurses this deep, so the Builder
+    /// bounds it: a pathological expression is a compile error, not a stack overflow.
+    std::uint32_t height = 1;
 };
 
 using NodePtr = std::unique_ptr<Node>;
@@ -78,6 +82,9 @@ struct CallError {
     std::string message;
 };
 
+/// Thrown by the Builder when a node would exceed Builder::max_height.
+struct TooDeep {};
+
 /// Builds evaluator nodes, specialising common shapes (`field == "literal"`) and folding
 /// literal-only subtrees. Registers every path it reads in the schema.
 class Builder {
@@ -105,8 +112,13 @@ class Builder {
     /// Names of the functions, for messages.
     static std::string_view function_names();
 
+    /// The deepest tree the evaluator accepts; far beyond what people write.
+    static constexpr std::uint32_t max_height = 1000;
+
   private:
     NodePtr fold(NodePtr node);
+    /// Sets the height of a node whose tallest input has height `below`; throws TooDeep.
+    NodePtr grown(NodePtr node, std::uint32_t below);
     std::size_t new_string() { return strings_++; }
     std::size_t new_regex() { return regexes_++; }
 

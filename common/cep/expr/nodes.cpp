@@ -482,6 +482,13 @@ NodePtr Builder::fold(NodePtr node) {
     return literal(node->eval(nothing, fold_scratch_));
 }
 
+NodePtr Builder::grown(NodePtr node, std::uint32_t below) {
+    if (node->constant()) return node;
+    node->height = below + 1;
+    if (node->height > max_height) throw TooDeep{};
+    return node;
+}
+
 NodePtr Builder::literal(const Value& value) {
     // A literal is never missing: `missing` only comes from reading a record.
     return std::make_unique<Literal>(value.is_missing() ? Value::null() : value);
@@ -492,6 +499,7 @@ NodePtr Builder::field(const Path& path) {
 }
 
 NodePtr Builder::compare(CmpOp op, NodePtr lhs, NodePtr rhs) {
+    const std::uint32_t below = std::max(lhs->height, rhs->height);
     if (is_constant(lhs) && is_constant(rhs))
         return fold(std::make_unique<Compare>(op, std::move(lhs), std::move(rhs)));
     if (is_constant(lhs) && rhs->slot()) {
@@ -502,13 +510,14 @@ NodePtr Builder::compare(CmpOp op, NodePtr lhs, NodePtr rhs) {
         const Value& v = *rhs->constant();
         const bool equality = op == CmpOp::eq || op == CmpOp::ne;
         if (v.kind == Kind::string && equality)
-            return std::make_unique<FieldEqualsString>(*slot, v.text, op == CmpOp::ne);
-        if (v.kind == Kind::string) return std::make_unique<FieldCompareString>(*slot, op, v.text);
+            return grown(std::make_unique<FieldEqualsString>(*slot, v.text, op == CmpOp::ne), below);
+        if (v.kind == Kind::string)
+            return grown(std::make_unique<FieldCompareString>(*slot, op, v.text), below);
         if (v.kind == Kind::integer && equality)
-            return std::make_unique<FieldEqualsInt>(*slot, v.integer, op == CmpOp::ne);
-        if (v.is_number()) return std::make_unique<FieldCompareNumber>(*slot, op, v);
+            return grown(std::make_unique<FieldEqualsInt>(*slot, v.integer, op == CmpOp::ne), below);
+        if (v.is_number()) return grown(std::make_unique<FieldCompareNumber>(*slot, op, v), below);
     }
-    return std::make_unique<Compare>(op, std::move(lhs), std::move(rhs));
+    return grown(std::make_unique<Compare>(op, std::move(lhs), std::move(rhs)), below);
 }
 
 NodePtr Builder::all(NodePtr lhs, NodePtr rhs) {
@@ -526,7 +535,10 @@ NodePtr Builder::all(NodePtr lhs, NodePtr rhs) {
             node->children.push_back(std::move(*operand));
     }
     if (node->children.empty()) return literal(Value::of_bool(true));
-    return node;
+    std::uint32_t below = 0;
+    for (const auto& child : node->children)
+        below = std::max(below, child->height);
+    return grown(std::move(node), below);
 }
 
 NodePtr Builder::any(NodePtr lhs, NodePtr rhs) {
@@ -543,40 +555,49 @@ NodePtr Builder::any(NodePtr lhs, NodePtr rhs) {
             node->children.push_back(std::move(*operand));
     }
     if (node->children.empty()) return literal(Value::of_bool(false));
-    return node;
+    std::uint32_t below = 0;
+    for (const auto& child : node->children)
+        below = std::max(below, child->height);
+    return grown(std::move(node), below);
 }
 
 NodePtr Builder::negation(NodePtr operand) {
     if (const Value* v = operand->constant()) return literal(Value::of_bool(!is_true(*v)));
-    return std::make_unique<Not>(std::move(operand));
+    const std::uint32_t below = operand->height;
+    return grown(std::make_unique<Not>(std::move(operand)), below);
 }
 
 NodePtr Builder::in_list(NodePtr needle, std::vector<NodePtr> items) {
-    const bool literal_items = std::all_of(items.begin(), items.end(), is_constant);
-    if (literal_items) {
+    std::uint32_t below = needle->height;
+    for (const auto& item : items)
+        below = std::max(below, item->height);
+    if (std::all_of(items.begin(), items.end(), is_constant)) {
         const bool fold_it = is_constant(needle);
         NodePtr node = std::make_unique<InLiterals>(std::move(needle), std::move(items));
-        return fold_it ? fold(std::move(node)) : std::move(node);
+        return fold_it ? fold(std::move(node)) : grown(std::move(node), below);
     }
-    return std::make_unique<InList>(std::move(needle), std::move(items));
+    return grown(std::make_unique<InList>(std::move(needle), std::move(items)), below);
 }
 
 NodePtr Builder::in_value(NodePtr needle, NodePtr haystack) {
     const bool fold_it = is_constant(needle) && is_constant(haystack);
+    const std::uint32_t below = std::max(needle->height, haystack->height);
     NodePtr node = std::make_unique<InValue>(std::move(needle), std::move(haystack));
-    return fold_it ? fold(std::move(node)) : std::move(node);
+    return fold_it ? fold(std::move(node)) : grown(std::move(node), below);
 }
 
 NodePtr Builder::arithmetic(ArithOp op, NodePtr lhs, NodePtr rhs) {
     const bool fold_it = is_constant(lhs) && is_constant(rhs);
+    const std::uint32_t below = std::max(lhs->height, rhs->height);
     NodePtr node = std::make_unique<Arithmetic>(op, std::move(lhs), std::move(rhs), new_string());
-    return fold_it ? fold(std::move(node)) : std::move(node);
+    return fold_it ? fold(std::move(node)) : grown(std::move(node), below);
 }
 
 NodePtr Builder::minus(NodePtr operand) {
     const bool fold_it = is_constant(operand);
+    const std::uint32_t below = operand->height;
     NodePtr node = std::make_unique<Minus>(std::move(operand));
-    return fold_it ? fold(std::move(node)) : std::move(node);
+    return fold_it ? fold(std::move(node)) : grown(std::move(node), below);
 }
 
 NodePtr Builder::call(std::string_view name, std::vector<NodePtr> args) {
@@ -596,6 +617,9 @@ NodePtr Builder::call(std::string_view name, std::vector<NodePtr> args) {
         return std::make_unique<Exists>(*slot);
     }
     const bool fold_it = std::all_of(args.begin(), args.end(), is_constant);
+    std::uint32_t below = 0;
+    for (const auto& arg : args)
+        below = std::max(below, arg->height);
     NodePtr node;
     if (name == "matches") {
         if (const Value* pattern = args[1]->constant()) {
@@ -618,7 +642,7 @@ NodePtr Builder::call(std::string_view name, std::vector<NodePtr> args) {
     } else { // len
         node = std::make_unique<Length>(std::move(args[0]));
     }
-    return fold_it ? fold(std::move(node)) : std::move(node);
+    return fold_it ? fold(std::move(node)) : grown(std::move(node), below);
 }
 
 std::string literal_source(const Value& value) {

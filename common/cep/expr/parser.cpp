@@ -354,7 +354,13 @@ class Parser {
 
     NodePtr parse() {
         if (peek().type == Tok::end) fail(peek(), "expected an expression");
-        NodePtr node = parse_or();
+        NodePtr node;
+        try {
+            node = parse_or();
+        } catch (const TooDeep&) {
+            fail(peek(), "expression too deep (more than " + std::to_string(Builder::max_height) +
+                             " nested operators)");
+        }
         const Token& t = peek();
         if (t.type == Tok::rparen) fail(t, "unmatched ')'");
         if (t.type != Tok::end) fail(t, "expected an operator, found " + describe(t));
@@ -389,7 +395,26 @@ class Parser {
         fail(t, message);
     }
 
+    /// Counts nesting (parentheses, calls, lists, prefix operators) while it is parsed: the parser
+    /// recurses once per level, and a pathological expression must not overflow the stack.
+    class Nest {
+      public:
+        explicit Nest(Parser& parser) : parser_(parser) {
+            if (++parser_.nesting_ > max_nesting)
+                parser_.fail(parser_.peek(), "expression nested too deeply (more than " +
+                                                 std::to_string(max_nesting) + " levels)");
+        }
+        ~Nest() { --parser_.nesting_; }
+        Nest(const Nest&) = delete;
+        Nest& operator=(const Nest&) = delete;
+
+      private:
+        Parser& parser_;
+    };
+    static constexpr std::size_t max_nesting = 200;
+
     NodePtr parse_or() {
+        const Nest nest(*this);
         NodePtr lhs = parse_and();
         while (peek().type == Tok::or_) {
             advance();
@@ -410,6 +435,7 @@ class Parser {
     NodePtr parse_not() {
         if (peek().type == Tok::kw_not) {
             advance();
+            const Nest nest(*this);
             return builder_.negation(parse_not());
         }
         return parse_comparison();
@@ -495,6 +521,7 @@ class Parser {
             negative += t.text;
             return builder_.literal(Lexer::number_value(negative, true));
         }
+        const Nest nest(*this);
         return builder_.minus(parse_unary());
     }
 
@@ -566,6 +593,7 @@ class Parser {
     Builder& builder_;
     std::vector<Token> tokens_;
     std::size_t at_ = 0;
+    std::size_t nesting_ = 0;
 };
 
 } // namespace
