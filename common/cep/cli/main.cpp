@@ -89,10 +89,24 @@ void add_common_options(CLI::App& app, CommonOptions& common) {
                  "Fully validate every record, including fields no operator reads (slower)");
 }
 
+/// What get_type_name() appends after the type name: ":" and the description of each validator.
+std::string validator_suffix(CLI::Option& option) {
+    std::string suffix;
+    // CLI11 2.1 has no validator count; get_validator(i) throws past the last one.
+    try {
+        for (int i = 0;; ++i) {
+            const std::string description = option.get_validator(i)->get_description();
+            if (!description.empty()) suffix += ':' + description;
+        }
+    } catch (const CLI::OptionNotFound&) {
+    }
+    return suffix;
+}
+
 /// The option table behind --help, for the completion generator and the man-page check.
-void print_options_json(const CLI::App& app, const ToolInfo& info) {
+void print_options_json(CLI::App& app, const ToolInfo& info) {
     nlohmann::json options = nlohmann::json::array();
-    for (const CLI::Option* option : app.get_options()) {
+    for (CLI::Option* option : app.get_options()) {
         nlohmann::json entry;
         entry["names"] = nlohmann::json::array();
         for (const auto& name : option->get_snames()) entry["names"].push_back("-" + name);
@@ -103,10 +117,12 @@ void print_options_json(const CLI::App& app, const ToolInfo& info) {
         entry["description"] = option->get_description();
         // Flags keep a type size of 1 in CLI11 2.1; expected(0) is what marks them.
         entry["takes_value"] = option->get_items_expected_max() != 0;
-        // get_type_name() appends each validator's description after ':'; keep the name
-        // (`FILE`, `skip|fail`), which is what completions and the man page use.
-        const std::string type = option->get_type_name();
-        entry["type"] = type.substr(0, type.find(':'));
+        // Only the type name (`FILE`, `skip|fail`, `once|every|every:N`), without the validators'
+        // descriptions, which is what completions and the man page use.
+        std::string type = option->get_type_name();
+        const std::string suffix = validator_suffix(*option);
+        if (type.ends_with(suffix)) type.resize(type.size() - suffix.size());
+        entry["type"] = type;
         if (option->get_group().empty() || option->get_group() == "Hidden") continue;
         options.push_back(entry);
     }
