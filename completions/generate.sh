@@ -9,7 +9,8 @@
 #   TOOL...  tool names without the cep- prefix; default: CEP_TOOLS in tools/CMakeLists.txt
 #
 # Value completion follows each option's type: FILE and INPUT complete file names, DIR
-# directories, `a|b|c` those words; other values (EXPR, DURATION, N, ...) complete nothing.
+# directories, `a|b|c` (lowercase) those words; other values (EXPR, DURATION, SLIDE|M, ...)
+# complete nothing.
 # Needs jq.
 set -euo pipefail
 
@@ -52,8 +53,21 @@ option_table() {
 
 # What a value of TYPE completes to, in $value: files, dirs, choices, command, or none.
 value_kind() {
+    # Lowercase alternatives are literal values (skip|fail), offered in $words; `every:N`
+    # offers `every`. Uppercase ones name what to write (SLIDE|M) and are not offered.
+    if [[ $1 =~ ^[a-z][a-z0-9_.-]*(:[^|]*)?(\|[a-z][a-z0-9_.-]*(:[^|]*)?)+$ ]]; then
+        value=choices
+        words=""
+        local -a alternatives
+        local alternative
+        IFS='|' read -r -a alternatives <<<"$1"
+        for alternative in "${alternatives[@]}"; do
+            alternative=${alternative%%:*}
+            [[ " $words " == *" $alternative "* ]] || words+="${words:+ }$alternative"
+        done
+        return
+    fi
     case $1 in
-        *'|'*) value=choices ;;
         *COMMAND*) value=command ;;
         *DIR*) value=dirs ;;
         *FILE* | *INPUT*) value=files ;;
@@ -98,7 +112,7 @@ write_bash() {
             files) file_options+="${file_options:+|}$pattern" ;;
             dirs) dir_options+="${dir_options:+|}$pattern" ;;
             choices)
-                bash_quote "${type//|/ }"
+                bash_quote "$words"
                 choice_cases+="        $pattern)
             COMPREPLY=(\$(compgen -W $quoted -- \"\$cur\"))
             return
@@ -196,7 +210,7 @@ write_zsh() {
                 case $value in
                     files) action="_files" ;;
                     dirs) action="_files -/" ;;
-                    choices) action="(${type//|/ })" ;;
+                    choices) action="($words)" ;;
                     command) action="_command_names -e" ;;
                     *) action=" " ;;
                 esac
@@ -249,7 +263,7 @@ write_fish() {
                     files) line+=" -r -F" ;;
                     dirs) line+=" -x -a '(__fish_complete_directories)'" ;;
                     choices)
-                        fish_quote "${type//|/ }"
+                        fish_quote "$words"
                         line+=" -x -a $quoted"
                         ;;
                     *) line+=" -x" ;;

@@ -80,11 +80,15 @@ if [ -r "$bash_completion" ]; then
         # Query and expected answer: every long option after `--`, and each fixed set of values.
         queries=("$tool"$'\x1f'"--")
         wants=("$(jq -r '.options[].names[] | select(startswith("--"))' <<<"$options" | sort | paste -sd " ")")
+        # Lowercase alternatives are values (`every:N` offers `every`); SLIDE|M names are not.
         while IFS=$'\t' read -r option choices; do
             queries+=("$tool"$'\x1f'"$option"$'\x1f')
-            wants+=("$(tr '|' '\n' <<<"$choices" | sort | paste -sd " ")")
-        done < <(jq -r '.options[] | select(.takes_value and (.type | contains("|")) and (.names | length > 0))
-                        | [(.names | last), .type] | @tsv' <<<"$options")
+            wants+=("$choices")
+        done < <(jq -r '.options[]
+                        | select(.takes_value and (.names | length > 0)
+                                 and (.type | test("^[a-z][a-z0-9_.-]*(:[^|]*)?([|][a-z][a-z0-9_.-]*(:[^|]*)?)+$")))
+                        | [(.names | last), (.type | split("|") | map(sub(":.*"; "")) | unique | join(" "))]
+                        | @tsv' <<<"$options")
         mapfile -t answers < <(printf '%s\n' "${queries[@]}" | complete_queries "$src/completions/bash/$tool" "$tool")
         for i in "${!queries[@]}"; do
             if [ "${answers[i]-}" != "${wants[i]}" ]; then

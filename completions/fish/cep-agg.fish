@@ -1,0 +1,28 @@
+# fish completion for cep-agg
+# Generated from `cep-agg --cep-options-json` by completions/generate.sh; do not edit.
+# Regenerate with: completions/generate.sh build/tools completions
+
+complete -c cep-agg -s h -l help -d 'Print this help message and exit'
+complete -c cep-agg -l version -d 'Display program version information and exit'
+complete -c cep-agg -s g -l group-by -x -d 'Group by these fields (comma-separated, repeatable); results are written under the same paths. Missing fields group as null'
+complete -c cep-agg -l rollup -d 'Also write sub-totals for each prefix of the group fields and a grand total, marked "rollup":N (N = group fields rolled up, which are left out)'
+complete -c cep-agg -l every -x -d 'Write results per tumbling period of event time (--time) instead of at the end; each result covers its period only, given as "window":{"start","end"}'
+complete -c cep-agg -l sketches -d 'Add each result\'s mergeable state as "_sketches", for a later cep-agg --merge'
+complete -c cep-agg -l merge -d 'Inputs are results written with --sketches: merge them by group (the aggregates come from the inputs; no AGGS)'
+complete -c cep-agg -l no-window -d 'Do not group by window.start/window.end when records have them (cep-window results)'
+complete -c cep-agg -l hll-precision -x -d 'distinct(): HyperLogLog with 2^P registers, standard error 1.04/sqrt(2^P) (4..18)'
+complete -c cep-agg -l compression -x -d 'pNN(): t-digest compression; more is more precise and larger (10..10000)'
+complete -c cep-agg -s o -l output -r -F -d 'Write records to FILE (`-` is stdout; a .zst name compresses)'
+complete -c cep-agg -l dead-letter -r -F -d 'Write bad records to FILE as JSON lines with source, line, reason and raw text'
+complete -c cep-agg -l on-error -x -a 'skip fail' -d 'On a bad record: skip it and exit 1 at the end, or fail at once'
+complete -c cep-agg -l stats -d 'Print one JSON line of counters to stderr at the end'
+complete -c cep-agg -l stats-interval -x -d 'Also print the counters every DURATION (e.g. 5s)'
+complete -c cep-agg -l progress -x -a 'auto always never' -d 'Progress bar on stderr: auto (when stderr is a terminal), always, never'
+complete -c cep-agg -l max-line-bytes -x -d 'Longest accepted input line in bytes (default 128 MiB)'
+complete -c cep-agg -l strict -d 'Fully validate every record, including fields no operator reads (slower)'
+complete -c cep-agg -l time -x -d 'Event-time field: an RFC 3339 string or an epoch number'
+complete -c cep-agg -l time-unit -x -a 's ms us ns' -d 'Unit of numeric event times'
+complete -c cep-agg -l watermarks -x -a 'auto always never' -d 'Write event-time control records for a cep tool reading our output: auto (when the reader is a cep tool), always, never'
+complete -c cep-agg -l max-delay -x -d 'Bounded out-of-orderness: the watermark trails the largest event time by DURATION'
+complete -c cep-agg -l idle-timeout -x -d 'When no input arrives for DURATION of wall-clock time, advance the watermark'
+complete -c cep-agg -l late -r -F -d 'Write late records to FILE, with how late they were'
