@@ -33,9 +33,9 @@ class Unit {
     virtual void read(std::byte* state, ByteReader& in) const = 0;
     /// Heap bytes beyond the inline state.
     virtual std::size_t heap(const std::byte* state) const = 0;
-    virtual void restamp(std::byte* state, std::uint64_t sequence) const {
+    virtual void shift_sequence(std::byte* state, std::uint64_t base) const {
         (void)state;
-        (void)sequence;
+        (void)base;
     }
 
     std::size_t offset = 0;
@@ -361,7 +361,7 @@ class PickUnit final : public UnitOf<PickState> {
         const PickState& s = get(state);
         return s.key.capacity() > 15 ? s.key.capacity() + 1 : 0;
     }
-    void restamp(std::byte* state, std::uint64_t sequence) const override { get(state).sequence = sequence; }
+    void shift_sequence(std::byte* state, std::uint64_t base) const override { get(state).sequence += base; }
 
     static void append(const PickState& s, std::string& json) {
         if (!s.has) {
@@ -720,10 +720,9 @@ void AggregateSet::merge(std::byte* into, const std::byte* from) const {
         unit->merge(into + unit->offset, from + unit->offset);
 }
 
-void AggregateSet::restamp(std::byte* state) {
-    const std::uint64_t sequence = sequence_++;
+void AggregateSet::shift_sequence(std::byte* state, std::uint64_t base) const {
     for (const auto& unit : units_)
-        unit->restamp(state + unit->offset, sequence);
+        unit->shift_sequence(state + unit->offset, base);
 }
 
 void AggregateSet::append_results(const std::byte* state, std::string& json) const {

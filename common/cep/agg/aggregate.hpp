@@ -63,8 +63,8 @@ class AggregateSet {
 
     /// Adds one record. Records are ordered by the calls (first/last use that order).
     void add(std::byte* state, const Record& record);
-    /// Adds `from` into `into`. For first/last, `from`'s values count as later arrivals only
-    /// where their order is unknown (see restamp); otherwise arrival order decides.
+    /// Adds `from` into `into`. first/last keep the value with the earlier/later arrival stamp
+    /// (the add() order; see shift_sequence for states from other runs).
     void merge(std::byte* into, const std::byte* from) const;
     /// Appends `"name":value` pairs, comma-separated, in spec order (no braces, no leading comma).
     void append_results(const std::byte* state, std::string& json) const;
@@ -80,9 +80,10 @@ class AggregateSet {
     /// Reads the base64 `state` of such a field. The caller checks that spec and precision match.
     void read_sketch(std::byte* state, std::string_view base64) const;
 
-    /// Marks first/last values in `state` as arriving now: used when partial results from
-    /// several runs are merged in file order, whose arrival counters are not comparable.
-    void restamp(std::byte* state);
+    /// Adds `base` to the arrival stamps of first/last in `state`. Stamps count add() calls
+    /// from 0 in every run, so when merging results of several runs, shift each run's states
+    /// by a base above the previous run's stamps (cep-agg --merge: input file index << 40).
+    void shift_sequence(std::byte* state, std::uint64_t base) const;
 
     /// Bytes used by one state, inline and on the heap (for --stats and memory limits).
     std::size_t memory(const std::byte* state) const;

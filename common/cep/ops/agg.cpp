@@ -188,8 +188,13 @@ void AggOperator::push_merge(const Record& record, Emitter& out) {
         out.reject(record, "bad _sketches.state: " + std::string(e.what()));
         return;
     }
-    // Partial results count as arriving in input order, for first() and last().
-    set_->restamp(incoming.data());
+    // first()/last(): arrival stamps are comparable within one run's results, not across runs;
+    // each input file counts as a later run than the files before it.
+    if (record.origin.source != merge_source_) {
+        merge_source_ = record.origin.source;
+        ++merge_run_;
+    }
+    set_->shift_sequence(incoming.data(), merge_run_ << 40);
     encode_key(record);
     set_->merge(table_for(0).state_for(key_), incoming.data());
 }
@@ -383,6 +388,8 @@ void AggOperator::snapshot(std::ostream& out) const {
     writer.svarint(tracker_.watermark());
     writer.varint(late_);
     writer.bytes(time_sample_);
+    writer.bytes(merge_source_);
+    writer.varint(merge_run_);
     writer.varint(periods_.size());
     std::string state;
     for (const auto& [period, table] : periods_) {
@@ -424,6 +431,8 @@ void AggOperator::restore(std::istream& in) {
     tracker_.advance_to(watermark);
     late_ = reader.varint();
     time_sample_ = reader.bytes();
+    merge_source_ = reader.bytes();
+    merge_run_ = reader.varint();
     if (time_ && !time_sample_.empty()) {
         // Replay the first event time through the extractor so results are written in the
         // input's time format (RFC 3339 style or numeric unit), as before the snapshot.

@@ -67,6 +67,8 @@ class AggOperator final : public Operator {
     agg::GroupFields groups_;
     std::unique_ptr<agg::AggregateSet> set_; // built from the first record's spec with --merge
     Schema merge_schema_;                    // paths of a --merge spec: never read
+    std::string merge_source_;               // input of the previous --merge record
+    std::uint64_t merge_run_ = 0;            // counts --merge inputs, for first()/last()
     std::optional<Slot> window_start_, window_end_;
     std::optional<Slot> sketch_spec_, sketch_precision_, sketch_compression_, sketch_state_;
 

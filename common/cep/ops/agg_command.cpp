@@ -85,7 +85,8 @@ class AggCommand final : public Command {
                 for (auto& path : parse_path_list(list))
                     config.group_by.push_back(std::move(path));
             } catch (const SyntaxError& e) {
-                throw UsageError("-g: bad path list '" + list + "': " + e.what());
+                throw UsageError("-g: bad path list '" + list + "' at column " + std::to_string(e.column) +
+                                 ": " + e.what());
             }
         }
         config.rollup = rollup_;
