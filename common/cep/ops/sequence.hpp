@@ -1,0 +1,76 @@
+#pragma once
+// cep-sequence: complex event patterns over keyed records in event time. Records are held
+// back and put in event-time order up to the watermark (--max-delay), then matched against
+// every rule (count, all-of and sequence rules, see man cep-sequence); each match is written as
+// one JSON record, timed-out partial matches go to --timeouts, late records to --late.
+
+#include "cep/event_time.hpp"
+#include "cep/io/sink.hpp"
+#include "cep/operator.hpp"
+#include "cep/sequence/engine.hpp"
+#include "cep/sequence/program.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cep::ops {
+
+struct SequenceOptions {
+    std::vector<sequence::RuleSpec> rules;
+    TimeOptions time;
+    std::string timeouts; ///< --timeouts FILE; empty: timed-out partial matches are dropped
+    /// Several inputs: rules with a topic see only the records of the input named like it.
+    bool topic_filter = false;
+};
+
+class Sequence final : public Operator {
+  public:
+    Sequence(SequenceOptions options, Schema& schema);
+    ~Sequence() override;
+
+    void push(const Record& record, Emitter& out) override;
+    void on_watermark(Timestamp watermark, Emitter& out) override;
+    void on_progress(Timestamp time, Emitter& out) override;
+    void on_idle(Duration idle_for, Emitter& out) override;
+    void finish(Emitter& out) override;
+    std::uint64_t state_size() const override;
+
+    const sequence::Program& program() const { return *program_; }
+
+  private:
+    /// A record held until the watermark passes its time: its bytes and slots, copied.
+    struct Held {
+        Timestamp time = 0;
+        std::uint64_t arrival = 0;
+        std::string bytes; ///< the raw record, then the text of slots that did not point into it
+        std::size_t raw_size = 0;
+        std::vector<Value> slots;
+        std::string source;
+        std::uint64_t line = 0;
+    };
+
+    void hold(const Record& record, Timestamp time);
+    /// Matches held records up to the watermark, in event-time order, then fires timeouts.
+    void release(Emitter& out);
+    void late(const Record& record, Timestamp time);
+    sequence::Outputs outputs(Emitter& out) { return {&out, timeouts_.get()}; }
+
+    SequenceOptions options_;
+    TimeExtractor times_;
+    WatermarkTracker tracker_;
+    std::unique_ptr<sequence::Program> program_;
+    std::unique_ptr<sequence::Engine> engine_;
+    std::unique_ptr<io::RecordSink> timeouts_;
+    std::unique_ptr<io::RecordSink> late_;
+    std::vector<Held> held_;
+    std::vector<std::uint32_t> heap_; ///< indices into held_, min-heap by (time, arrival)
+    std::vector<std::uint32_t> free_held_;
+    std::uint64_t arrivals_ = 0;
+    std::string reason_;
+    std::string line_;
+    std::vector<std::size_t> offsets_;
+};
+
+} // namespace cep::ops

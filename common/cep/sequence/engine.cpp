@@ -1,0 +1,864 @@
+#include "cep/sequence/engine.hpp"
+
+#include "cep/json_writer.hpp"
+#include "cep/sequence/loader.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace cep::sequence {
+
+// ---- EventStore ----
+
+std::uint32_t EventStore::add(const Record& record, Timestamp time, std::uint64_t seq,
+                              const std::vector<Slot>& captures, bool raw) {
+    std::uint32_t id;
+    if (!free_.empty()) {
+        id = free_.back();
+        free_.pop_back();
+    } else {
+        id = static_cast<std::uint32_t>(events_.size());
+        events_.emplace_back();
+    }
+    Event& e = events_[id];
+    e.time = time;
+    e.seq = seq;
+    e.refs = 0;
+    e.free = false;
+    e.has_raw = raw;
+    if (raw)
+        e.raw.assign(record.raw);
+    else
+        e.raw.clear();
+    // Captured values borrow the record's bytes: copy their text once, then point into the copy.
+    e.texts.clear();
+    e.captured.resize(captures.size());
+    std::size_t bytes = 0;
+    for (Slot slot : captures)
+        bytes += record[slot].text.size();
+    e.texts.reserve(bytes);
+    for (std::size_t i = 0; i < captures.size(); ++i) {
+        const Value& v = record[captures[i]];
+        e.captured[i] = v;
+        e.texts.append(v.text);
+    }
+    std::size_t offset = 0;
+    for (Value& v : e.captured) {
+        const std::size_t size = v.text.size();
+        v.text = std::string_view(e.texts.data() + offset, size);
+        offset += size;
+    }
+    return id;
+}
+
+std::size_t EventStore::memory() const {
+    std::size_t bytes = events_.capacity() * sizeof(Event) + free_.capacity() * sizeof(std::uint32_t);
+    for (const Event& e : events_)
+        bytes += e.raw.capacity() + e.texts.capacity() + e.captured.capacity() * sizeof(Value);
+    return bytes;
+}
+
+// ---- key table ----
+
+/// Open addressing with linear probing from the key's 64-bit hash to its KeyState; erasing
+/// shifts later entries back, so there are no tombstones.
+class Engine::Table {
+  public:
+    std::uint32_t find(std::string_view key, std::uint64_t hash, const std::vector<KeyState>& states) const {
+        if (slots_.empty()) return none;
+        for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+            const Slot& s = slots_[i];
+            if (s.index == none) return none;
+            if (s.hash == hash && states[s.index].key == key) return s.index;
+        }
+    }
+    void insert(std::uint64_t hash, std::uint32_t index) {
+        if ((size_ + 1) * 2 > slots_.size()) grow();
+        place(hash, index);
+        ++size_;
+    }
+    void erase(std::uint64_t hash, std::uint32_t index) {
+        std::size_t i = hash & mask_;
+        while (slots_[i].index != index)
+            i = (i + 1) & mask_;
+        // Backward-shift deletion: move up entries whose probe sequence passes the hole.
+        for (std::size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
+            if (slots_[j].index == none) break;
+            const std::size_t home = slots_[j].hash & mask_;
+            const bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+            if (between) continue;
+            slots_[i] = slots_[j];
+            i = j;
+        }
+        slots_[i] = {0, none};
+        --size_;
+    }
+    bool empty() const { return size_ == 0; }
+    std::size_t memory() const { return slots_.capacity() * sizeof(Slot); }
+
+  private:
+    struct Slot {
+        std::uint64_t hash = 0;
+        std::uint32_t index = none;
+    };
+    void place(std::uint64_t hash, std::uint32_t index) {
+        std::size_t i = hash & mask_;
+        while (slots_[i].index != none)
+            i = (i + 1) & mask_;
+        slots_[i] = {hash, index};
+    }
+    void grow() {
+        std::vector<Slot> old = std::move(slots_);
+        slots_.assign(old.empty() ? 16 : old.size() * 2, Slot{});
+        mask_ = slots_.size() - 1;
+        for (const Slot& s : old)
+            if (s.index != none) place(s.hash, s.index);
+    }
+    std::vector<Slot> slots_;
+    std::size_t mask_ = 0;
+    std::size_t size_ = 0;
+};
+
+// ---- Engine ----
+
+Engine::Engine(Program& program, const TimeExtractor& times) : program_(program), times_(times) {
+    for (std::size_t i = 0; i < program_.key_groups.size(); ++i)
+        tables_.push_back(std::make_unique<Table>());
+}
+
+Engine::~Engine() = default;
+
+bool Engine::applies(const CompiledRule& rule, Timestamp time, int topic) const {
+    if (topic_filter_ && rule.topic >= 0 && rule.topic != topic) return false;
+    if (rule.spec.active_from && time < *rule.spec.active_from) return false;
+    if (rule.spec.active_until && time >= *rule.spec.active_until) return false;
+    return true;
+}
+
+int Engine::topic_of(const Record& record) {
+    if (!topic_filter_) return -1;
+    if (record.origin.source != last_source_) {
+        last_source_.assign(record.origin.source);
+        last_topic_ = program_.topic_id(name_stem(last_source_));
+    }
+    return last_topic_;
+}
+
+std::uint32_t Engine::current_event(const CompiledRule& rule) {
+    const bool raw = rule.spec.emit_events;
+    if (current_.stored == none) {
+        current_.stored =
+            events_.add(*current_.record, current_.time, current_.seq, program_.captures.slots(), raw);
+    } else if (raw) {
+        events_.add_raw(current_.stored, current_.record->raw);
+    }
+    return current_.stored;
+}
+
+RuleState* Engine::find_rule(KeyState& key, std::uint32_t rule) {
+    auto it = std::lower_bound(key.rules.begin(), key.rules.end(), rule,
+                               [](const RuleState& s, std::uint32_t r) { return s.rule < r; });
+    return it != key.rules.end() && it->rule == rule ? &*it : nullptr;
+}
+
+std::uint32_t Engine::find_or_add_key(std::uint32_t group, std::string_view key, const Record& record,
+                                      bool create) {
+    const std::uint64_t hash = XXH3_64bits(key.data(), key.size());
+    Table& table = *tables_[group];
+    std::uint32_t index = table.find(key, hash, key_states_);
+    if (index != none || !create) return index;
+    if (!free_keys_.empty()) {
+        index = free_keys_.back();
+        free_keys_.pop_back();
+    } else {
+        index = static_cast<std::uint32_t>(key_states_.size());
+        key_states_.emplace_back();
+    }
+    KeyState& ks = key_states_[index];
+    ks.key.assign(key);
+    ks.hash = hash;
+    ks.group = group;
+    ks.live = true;
+    ks.rules.clear();
+    ks.key_json.clear();
+    const KeyGroup& g = program_.key_groups[group];
+    if (!g.extractor)
+        ks.key_json = "null";
+    else if (g.slots.size() == 1)
+        append_key_element(ks.key_json, record[g.slots[0]]); // as in the record
+    else
+        ks.key_json.assign(key); // a composite key is already a JSON array
+    table.insert(hash, index);
+    ++live_keys_;
+    return index;
+}
+
+void Engine::erase_key(std::uint32_t index) {
+    KeyState& ks = key_states_[index];
+    tables_[ks.group]->erase(ks.hash, index);
+    ks.live = false;
+    ++ks.generation;
+    ks.rules.clear();
+    free_keys_.push_back(index);
+    --live_keys_;
+}
+
+std::uint32_t Engine::new_node(std::uint32_t event, std::uint32_t prev, std::uint16_t stage) {
+    std::uint32_t id;
+    if (!free_nodes_.empty()) {
+        id = free_nodes_.back();
+        free_nodes_.pop_back();
+    } else {
+        id = static_cast<std::uint32_t>(nodes_.size());
+        nodes_.emplace_back();
+    }
+    nodes_[id] = {event, prev, 1, stage};
+    events_.retain(event);
+    retain_node(prev);
+    return id;
+}
+
+void Engine::release_node(std::uint32_t node) {
+    while (node != none) {
+        Node& n = nodes_[node];
+        if (--n.refs != 0) return;
+        events_.release(n.event);
+        free_nodes_.push_back(node);
+        node = n.prev;
+    }
+}
+
+void Engine::release_items(RuleState& state) {
+    for (const Item& item : state.items)
+        events_.release(item.event);
+    state.items.clear();
+}
+
+// ---- conditions ----
+
+bool Engine::stage_holds(const CompiledRule& rule, std::uint16_t stage, const Run& run) {
+    const StageCondition& sc = rule.stage_conds[stage];
+    const Record& record = *current_.record;
+    if (!sc.bound) return program_.conditions.test(sc.id, record);
+    const BoundCondition& bc = program_.bound[sc.id];
+    bound_values_.resize(bc.inputs.size());
+    for (std::size_t i = 0; i < bc.inputs.size(); ++i) {
+        const auto& input = bc.inputs[i];
+        if (!input.from_stage) {
+            bound_values_[i] = record[input.slot];
+            continue;
+        }
+        // The last event the referenced stage took in this partial match.
+        Value value;
+        for (std::uint32_t n = run.node; n != none; n = nodes_[n].prev) {
+            if (nodes_[n].stage == input.ref.stage) {
+                value = events_[nodes_[n].event].captured[input.ref.capture];
+                break;
+            }
+        }
+        bound_values_[i] = value;
+    }
+    const Record bound{record.raw, bound_values_, record.origin};
+    return bc.expression.test(bound);
+}
+
+bool Engine::eval(const CompiledRule& rule, CondId cond, const Run& run) {
+    const CondNode& n = rule.nfa.conds[cond];
+    switch (n.op) {
+    case CondNode::Op::always:
+        return true;
+    case CondNode::Op::stage:
+        return stage_holds(rule, n.a, run);
+    case CondNode::Op::negate:
+        return !eval(rule, n.a, run);
+    case CondNode::Op::all:
+        return eval(rule, n.a, run) && eval(rule, n.b, run);
+    case CondNode::Op::any:
+        return eval(rule, n.a, run) || eval(rule, n.b, run);
+    }
+    return false;
+}
+
+bool Engine::final_after_proceed(const CompiledRule& rule, StateId state, const Run& run) {
+    // Iterative: the caller's stack_ is in use.
+    // Only states reached through PROCEED count: `state` itself being Final was handled by
+    // the caller.
+    std::vector<StateId> stack{state};
+    while (!stack.empty()) {
+        const StateId s = stack.back();
+        stack.pop_back();
+        for (const Edge& e : rule.nfa.states[s].edges) {
+            if (e.action != Action::proceed || !eval(rule, e.cond, run)) continue;
+            if (rule.nfa.states[e.target].type == StateType::final) return true;
+            stack.push_back(e.target);
+        }
+    }
+    return false;
+}
+
+// ---- sequence rules ----
+
+void Engine::process_run(const CompiledRule& rule, const Run& run, bool is_start) {
+    // The decision graph: TAKE and IGNORE edges reachable through PROCEED edges that hold.
+    edges_.clear();
+    stack_.clear();
+    stack_.push_back(run.state);
+    while (!stack_.empty()) {
+        const StateId s = stack_.back();
+        stack_.pop_back();
+        for (const Edge& e : rule.nfa.states[s].edges) {
+            if (!eval(rule, e.cond, run)) continue;
+            if (e.action == Action::proceed)
+                stack_.push_back(e.target);
+            else
+                edges_.emplace_back(s, e);
+        }
+    }
+    produced_.clear();
+    for (const auto& [source, edge] : edges_) {
+        if (edge.action == Action::ignore) {
+            // The start state is never kept alive by ignoring: a fresh one exists for every event.
+            if (is_start) continue;
+            retain_node(run.node);
+            produced_.push_back({run.node, run.start_time, run.start_seq, edge.target});
+            continue;
+        }
+        const std::uint32_t event = current_event(rule);
+        const std::uint32_t node = new_node(event, run.node, rule.nfa.states[source].stage);
+        const Timestamp start_time = is_start ? current_.time : run.start_time;
+        const std::uint64_t start_seq = is_start ? current_.seq : run.start_seq;
+        produced_.push_back({node, start_time, start_seq, edge.target});
+        // A state that may proceed to Final right away completes a match with this event.
+        if (final_after_proceed(rule, edge.target, run)) {
+            retain_node(node);
+            produced_.push_back({node, start_time, start_seq, static_cast<StateId>(0)}); // state 0 is Final
+        }
+    }
+    bool discard = false;
+    const std::size_t kept_from = new_runs_.size();
+    for (const Run& r : produced_) {
+        const StateType type = rule.nfa.states[r.state].type;
+        if (type == StateType::final) {
+            potential_.push_back(r);
+        } else if (type == StateType::stop) {
+            discard = true;
+            release_run(r);
+        } else {
+            new_runs_.push_back(r);
+        }
+    }
+    if (discard) {
+        // A negated stage's event arrived: this partial match and all it branched into end.
+        for (std::size_t i = kept_from; i < new_runs_.size(); ++i)
+            release_run(new_runs_[i]);
+        new_runs_.resize(kept_from);
+    }
+}
+
+void Engine::step_sequence(KeyState& key, RuleState& state, const CompiledRule& rule, bool triggered,
+                           const Outputs& out) {
+    new_runs_.clear();
+    potential_.clear();
+    for (const Run& run : state.runs) {
+        process_run(rule, run, false);
+        release_run(run);
+    }
+    if (triggered) process_run(rule, Run{none, 0, 0, rule.nfa.start}, true);
+    state.runs.swap(new_runs_);
+    resolve_matches(key, state, rule, out);
+}
+
+void Engine::prune(std::vector<Run>& runs, std::uint64_t pruning_seq, bool inclusive) {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        const bool drop = inclusive ? runs[i].start_seq <= pruning_seq : runs[i].start_seq < pruning_seq;
+        if (drop)
+            release_run(runs[i]);
+        else
+            runs[kept++] = runs[i];
+    }
+    runs.resize(kept);
+}
+
+void Engine::resolve_matches(KeyState& key, RuleState& state, const CompiledRule& rule, const Outputs& out) {
+    // Matches in order of their first event (Flink orders them the same way).
+    std::stable_sort(potential_.begin(), potential_.end(),
+                     [](const Run& a, const Run& b) { return a.start_seq < b.start_seq; });
+    if (rule.spec.skip.kind == SkipKind::no_skip) {
+        for (const Run& match : potential_) {
+            if (!state.done) emit_sequence_match(key, state, rule, match, out);
+            release_run(match);
+        }
+        potential_.clear();
+        return;
+    }
+    // With a skip strategy a match waits until no partial match that began earlier is still
+    // open, since that one may complete first and prune it.
+    for (const Run& match : potential_) {
+        auto at = std::upper_bound(state.completed.begin(), state.completed.end(), match.start_seq,
+                                   [](std::uint64_t seq, const Run& r) { return seq < r.start_seq; });
+        state.completed.insert(at, match);
+    }
+    potential_.clear();
+    while (!state.completed.empty() && !state.done) {
+        std::uint64_t earliest_partial = std::numeric_limits<std::uint64_t>::max();
+        for (const Run& r : state.runs)
+            earliest_partial = std::min(earliest_partial, r.start_seq);
+        const Run match = state.completed.front();
+        if (match.start_seq > earliest_partial) break;
+        state.completed.erase(state.completed.begin());
+        // The pruning event, found on the match's steps (newest first).
+        std::uint64_t pruning = 0;
+        bool found = false, inclusive = true;
+        switch (rule.spec.skip.kind) {
+        case SkipKind::skip_to_next:
+            pruning = match.start_seq;
+            found = true;
+            break;
+        case SkipKind::skip_past_last:
+            pruning = events_[nodes_[match.node].event].seq;
+            found = true;
+            break;
+        case SkipKind::skip_to_first:
+        case SkipKind::skip_to_last:
+            inclusive = false;
+            for (std::uint32_t n = match.node; n != none; n = nodes_[n].prev) {
+                if (nodes_[n].stage != rule.skip_stage) continue;
+                pruning = events_[nodes_[n].event].seq;
+                found = true;
+                if (rule.spec.skip.kind == SkipKind::skip_to_last) break; // newest one
+            }
+            break;
+        case SkipKind::no_skip:
+            break;
+        }
+        if (found) {
+            prune(state.runs, pruning, inclusive);
+            prune(state.completed, pruning, inclusive);
+        }
+        emit_sequence_match(key, state, rule, match, out);
+        release_run(match);
+    }
+}
+
+bool Engine::fire(RuleState& state, const CompiledRule& rule) {
+    ++state.matches;
+    if (rule.spec.fire.once) {
+        state.done = true;
+        return true;
+    }
+    return state.matches % rule.spec.fire.every == 0;
+}
+
+void Engine::finish_state(RuleState& state) {
+    for (const Run& r : state.runs)
+        release_run(r);
+    for (const Run& r : state.completed)
+        release_run(r);
+    state.runs.clear();
+    state.completed.clear();
+    release_items(state);
+}
+
+void Engine::collect_run(std::uint32_t node) {
+    match_events_.clear();
+    for (std::uint32_t n = node; n != none; n = nodes_[n].prev)
+        match_events_.emplace_back(nodes_[n].stage, nodes_[n].event);
+    std::reverse(match_events_.begin(), match_events_.end());
+}
+
+void Engine::collect_items(const std::vector<Item>& items, std::size_t from) {
+    match_events_.clear();
+    for (std::size_t i = from; i < items.size(); ++i)
+        match_events_.emplace_back(static_cast<std::uint16_t>(items[i].part), items[i].event);
+}
+
+void Engine::emit_sequence_match(KeyState& key, RuleState& state, const CompiledRule& rule, const Run& match,
+                                 const Outputs& out) {
+    const bool write = fire(state, rule);
+    if (write) {
+        collect_run(match.node);
+        write_record(key, rule, match.start_time, events_[nodes_[match.node].event].time, std::nullopt, out,
+                     false);
+    }
+    if (state.done) finish_state(state);
+}
+
+// ---- count and all-of rules ----
+
+void Engine::step_counting(KeyState& key, RuleState& state, const CompiledRule& rule, const Outputs& out) {
+    ++state.seen;
+    if (rule.within_events > 0) {
+        // Count window: the counted events must lie within the last `within_events` events.
+        while (!state.items.empty() && state.seen - state.items.front().index >= rule.within_events) {
+            if (out.timeouts) {
+                collect_items(state.items, 0);
+                write_record(key, rule, state.items.front().time, state.items.back().time, current_.time, out,
+                             true);
+            }
+            events_.release(state.items.front().event);
+            state.items.erase(state.items.begin());
+        }
+    }
+    const Record& record = *current_.record;
+    for (std::uint32_t p = 0; p < rule.parts.size(); ++p) {
+        const CompiledPart& part = rule.parts[p];
+        if (topic_filter_ && part.topic >= 0 && part.topic != current_.topic) continue;
+        if (!program_.conditions.test(part.cond.id, record)) continue;
+        const std::uint32_t event = current_event(rule);
+        events_.retain(event);
+        state.items.push_back({event, p, current_.time, current_.seq, state.seen});
+        // Keep the newest `count` events of a part: the older ones can only make the window longer.
+        std::uint64_t have = 0;
+        for (const Item& item : state.items)
+            have += item.part == p;
+        if (have > part.count) {
+            const auto oldest = std::find_if(state.items.begin(), state.items.end(),
+                                             [p](const Item& item) { return item.part == p; });
+            events_.release(oldest->event);
+            state.items.erase(oldest);
+        }
+    }
+    for (std::uint32_t p = 0; p < rule.parts.size(); ++p) {
+        std::uint64_t have = 0;
+        for (const Item& item : state.items)
+            have += item.part == p;
+        if (have < rule.parts[p].count) return;
+    }
+    count_match(key, state, rule, out);
+}
+
+void Engine::count_match(KeyState& key, RuleState& state, const CompiledRule& rule, const Outputs& out) {
+    if (fire(state, rule)) {
+        collect_items(state.items, 0);
+        Timestamp start = max_timestamp, end = min_timestamp;
+        for (const Item& item : state.items) {
+            start = std::min(start, item.time);
+            end = std::max(end, item.time);
+        }
+        write_record(key, rule, start, end, std::nullopt, out, false);
+    }
+    // The counted events are used up: counting starts over.
+    release_items(state);
+    if (state.done) finish_state(state);
+}
+
+// ---- time ----
+
+namespace {
+Timestamp saturating_add(Timestamp t, Duration d) {
+    Timestamp out;
+    if (__builtin_add_overflow(t, d, &out)) return max_timestamp;
+    return out;
+}
+} // namespace
+
+Timestamp Engine::deadline(const RuleState& state, const CompiledRule& rule) const {
+    if (rule.within == 0 || state.done) return max_timestamp;
+    Timestamp earliest = max_timestamp;
+    for (const Run& r : state.runs)
+        earliest = std::min(earliest, r.start_time);
+    if (!state.items.empty()) earliest = std::min(earliest, state.items.front().time);
+    return earliest == max_timestamp ? max_timestamp : saturating_add(earliest, rule.within);
+}
+
+void Engine::register_timer(KeyState& key, std::uint32_t key_index, RuleState& state) {
+    const Timestamp at = deadline(state, program_.rules[state.rule]);
+    if (at == max_timestamp || at >= state.timer) return;
+    state.timer = at;
+    timers_.push_back({at, key_index, key.generation, state.rule});
+    std::push_heap(timers_.begin(), timers_.end(), [](const Timer& a, const Timer& b) {
+        if (a.at != b.at) return a.at > b.at;
+        if (a.key != b.key) return a.key > b.key;
+        return a.rule > b.rule;
+    });
+}
+
+void Engine::advance_state(KeyState& key, RuleState& state, Timestamp watermark, const Outputs& out) {
+    const CompiledRule& rule = program_.rules[state.rule];
+    if (rule.within == 0 || state.done) return;
+    if (rule.spec.kind != RuleKind::sequence) {
+        // Sliding window: an event older than `within` can no longer be part of a match; the
+        // partial match that began with it timed out.
+        while (!state.items.empty() && saturating_add(state.items.front().time, rule.within) <= watermark) {
+            if (out.timeouts) {
+                collect_items(state.items, 0);
+                write_record(key, rule, state.items.front().time, state.items.back().time,
+                             saturating_add(state.items.front().time, rule.within), out, true);
+            }
+            events_.release(state.items.front().event);
+            state.items.erase(state.items.begin());
+        }
+        return;
+    }
+    potential_.clear();
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < state.runs.size(); ++i) {
+        const Run run = state.runs[i];
+        const Timestamp at = saturating_add(run.start_time, rule.within);
+        if (at > watermark) {
+            state.runs[kept++] = run;
+            continue;
+        }
+        if (rule.nfa.states[run.state].type == StateType::pending) {
+            // not_followed_by at the end: the time passed without the negated event.
+            potential_.push_back(run);
+            continue;
+        }
+        if (out.timeouts && run.node != none) {
+            collect_run(run.node);
+            write_record(key, rule, run.start_time, events_[nodes_[run.node].event].time, at, out, true);
+        }
+        release_run(run);
+    }
+    state.runs.resize(kept);
+    resolve_matches(key, state, rule, out);
+}
+
+void Engine::fire_timers(Timestamp watermark, const Outputs& out) {
+    const auto later = [](const Timer& a, const Timer& b) {
+        if (a.at != b.at) return a.at > b.at;
+        if (a.key != b.key) return a.key > b.key;
+        return a.rule > b.rule;
+    };
+    while (!timers_.empty() && timers_.front().at <= watermark) {
+        std::pop_heap(timers_.begin(), timers_.end(), later);
+        const Timer timer = timers_.back();
+        timers_.pop_back();
+        KeyState& key = key_states_[timer.key];
+        if (!key.live || key.generation != timer.generation) continue;
+        RuleState* state = find_rule(key, timer.rule);
+        if (state == nullptr || state->timer != timer.at) continue;
+        state->timer = max_timestamp;
+        advance_state(key, *state, watermark, out);
+        register_timer(key, timer.key, *state);
+        // Drop what is left empty.
+        if (state->runs.empty() && state->completed.empty() && state->items.empty() && !state->done &&
+            state->matches % program_.rules[state->rule].spec.fire.every == 0) {
+            key.rules.erase(key.rules.begin() + (state - key.rules.data()));
+            if (key.rules.empty()) erase_key(timer.key);
+        }
+    }
+}
+
+void Engine::advance(Timestamp watermark, const Outputs& out) {
+    fire_timers(watermark, out);
+}
+
+// ---- per record ----
+
+void Engine::step(KeyState& key, RuleState& state, bool triggered, const Outputs& out) {
+    const CompiledRule& rule = program_.rules[state.rule];
+    if (state.done) return;
+    if (rule.spec.kind == RuleKind::sequence)
+        step_sequence(key, state, rule, triggered, out);
+    else
+        step_counting(key, state, rule, out);
+}
+
+void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
+    fire_timers(time, out);
+    current_ = {&record, time, ++seq_, topic_of(record), none};
+    program_.conditions.next_event();
+
+    // Rules this event may start: those whose start condition holds.
+    triggered_.clear();
+    for (const auto& starter : program_.starters) {
+        if (!program_.conditions.test(starter.condition, record)) continue;
+        for (std::uint32_t r : starter.rules)
+            if (applies(program_.rules[r], time, current_.topic)) triggered_.push_back(r);
+    }
+    for (std::uint32_t r : program_.always_start)
+        if (applies(program_.rules[r], time, current_.topic)) triggered_.push_back(r);
+    std::sort(triggered_.begin(), triggered_.end());
+    triggered_.erase(std::unique(triggered_.begin(), triggered_.end()), triggered_.end());
+
+    for (std::uint32_t g = 0; g < program_.key_groups.size(); ++g) {
+        const KeyGroup& group = program_.key_groups[g];
+        group_rules_.clear();
+        for (std::uint32_t r : triggered_)
+            if (program_.rules[r].key_group == g) group_rules_.push_back(r);
+        if (group_rules_.empty() && tables_[g]->empty()) continue;
+        std::string_view key;
+        if (group.extractor) {
+            if (group.extractor->missing(record)) continue; // rules keyed by it do not see the record
+            key = group.extractor->key(record, key_buffer_);
+        }
+        const std::uint32_t index = find_or_add_key(g, key, record, !group_rules_.empty());
+        if (index == none) continue;
+        KeyState* ks = &key_states_[index];
+        ks->last_time = time;
+        // States for the rules this event starts, then every state of the key in rule order.
+        for (std::uint32_t r : group_rules_) {
+            auto it = std::lower_bound(ks->rules.begin(), ks->rules.end(), r,
+                                       [](const RuleState& s, std::uint32_t rule) { return s.rule < rule; });
+            if (it == ks->rules.end() || it->rule != r) {
+                RuleState fresh;
+                fresh.rule = r;
+                ks->rules.insert(it, std::move(fresh));
+            }
+        }
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < ks->rules.size(); ++i) {
+            RuleState& state = ks->rules[i];
+            const CompiledRule& rule = program_.rules[state.rule];
+            const bool triggered = std::binary_search(group_rules_.begin(), group_rules_.end(), state.rule);
+            if (triggered || applies(rule, time, current_.topic)) step(*ks, state, triggered, out);
+            const bool empty = state.runs.empty() && state.completed.empty() && state.items.empty() &&
+                               !state.done && state.matches % rule.spec.fire.every == 0;
+            if (empty) continue;
+            register_timer(*ks, index, state);
+            if (kept != i) ks->rules[kept] = std::move(state);
+            ++kept;
+        }
+        ks->rules.resize(kept);
+        if (ks->rules.empty()) erase_key(index);
+    }
+    // An event no rule kept is forgotten now.
+    if (current_.stored != none) events_.drop_if_unused(current_.stored);
+    current_.record = nullptr;
+}
+
+std::uint64_t Engine::partial_matches() const {
+    std::uint64_t n = 0;
+    for (const KeyState& ks : key_states_) {
+        if (!ks.live) continue;
+        for (const RuleState& s : ks.rules)
+            n += s.runs.size() + s.completed.size() + (s.items.empty() ? 0 : 1);
+    }
+    return n;
+}
+
+// ---- output ----
+
+namespace {
+
+void append_value(std::string& out, const Value& v, bool json) {
+    switch (v.kind) {
+    case Kind::missing:
+    case Kind::null:
+        out += "null";
+        break;
+    case Kind::boolean:
+        out += v.boolean ? "true" : "false";
+        break;
+    case Kind::integer:
+        out += std::to_string(v.integer);
+        break;
+    case Kind::floating:
+        append_json_number(out, v.floating);
+        break;
+    case Kind::string:
+        if (json)
+            append_json_string(out, v.text);
+        else
+            out += v.text;
+        break;
+    case Kind::object:
+    case Kind::array:
+        out += v.text;
+        break;
+    }
+}
+
+} // namespace
+
+void Engine::write_record(const KeyState& key, const CompiledRule& rule, Timestamp start, Timestamp end,
+                          std::optional<Timestamp> timeout_at, const Outputs& out, bool timeout) {
+    std::string& line = out_buffer_;
+    line.clear();
+    line += "{\"rule\":";
+    append_json_string(line, rule.spec.id);
+    line += ",\"key\":";
+    line += key.key_json;
+    line += ",\"match_start\":";
+    times_.append_json(line, start);
+    line += ",\"match_end\":";
+    times_.append_json(line, end);
+    if (timeout_at) {
+        line += ",\"timeout_at\":";
+        times_.append_json(line, *timeout_at);
+    }
+    if (!timeout && !rule.emit.empty()) {
+        class Context final : public TemplateContext {
+          public:
+            Context(const Engine& engine, const KeyState& key, const CompiledRule& rule, Timestamp start,
+                    Timestamp end)
+                : engine_(engine), key_(key), rule_(rule), start_(start), end_(end) {}
+            void append(const Placeholder& p, std::string& out, bool json) override {
+                switch (p.kind) {
+                case Placeholder::Kind::key:
+                    out += json ? std::string_view(key_.key_json) : key_.key;
+                    break;
+                case Placeholder::Kind::rule:
+                    if (json)
+                        append_json_string(out, rule_.spec.id);
+                    else
+                        out += rule_.spec.id;
+                    break;
+                case Placeholder::Kind::match_start:
+                case Placeholder::Kind::match_end: {
+                    std::string time;
+                    engine_.times_.append_json(time,
+                                               p.kind == Placeholder::Kind::match_start ? start_ : end_);
+                    if (!json && time.size() >= 2 && time.front() == '"')
+                        time = time.substr(1, time.size() - 2);
+                    out += time;
+                    break;
+                }
+                case Placeholder::Kind::field: {
+                    Value value;
+                    for (auto it = engine_.match_events_.rbegin(); it != engine_.match_events_.rend(); ++it) {
+                        if (it->first != p.ref.stage) continue;
+                        value = engine_.events_[it->second].captured[p.ref.capture];
+                        break;
+                    }
+                    append_value(out, value, json);
+                    break;
+                }
+                }
+            }
+
+          private:
+            const Engine& engine_;
+            const KeyState& key_;
+            const CompiledRule& rule_;
+            Timestamp start_, end_;
+        } context(*this, key, rule, start, end);
+        rule.emit.render(line, context);
+    }
+    if (rule.spec.emit_events) {
+        line += ",\"events\":{";
+        bool first_stage = true;
+        for (std::uint16_t stage = 0; stage < rule.stage_names.size(); ++stage) {
+            bool any = false;
+            for (const auto& [s, event] : match_events_) {
+                if (s != stage) continue;
+                if (!any) {
+                    if (!first_stage) line += ',';
+                    first_stage = false;
+                    append_json_string(line, rule.stage_names[stage]);
+                    line += ":[";
+                } else {
+                    line += ',';
+                }
+                any = true;
+                line += events_[event].raw;
+            }
+            if (any) line += ']';
+        }
+        line += '}';
+    }
+    line += '}';
+    if (timeout) {
+        if (out.timeouts) out.timeouts->write(line, key.key);
+        return;
+    }
+    const Origin origin = current_.record ? current_.record->origin : Origin{"<event time>", 0};
+    out.matches->emit_new(line, origin, Route{key.key, std::nullopt});
+}
+
+} // namespace cep::sequence

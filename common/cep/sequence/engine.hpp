@@ -1,0 +1,242 @@
+#pragma once
+// The matching engine: per-key state of every rule, fed with records in event-time order.
+//
+// Sequence rules run their automaton the way Flink's NFA does: each partial match (a run) is
+// in one state; for each event the run's outgoing edges are resolved (following PROCEED edges
+// whose conditions hold), and every TAKE and IGNORE edge that holds yields a new run, so runs
+// branch where the pattern is non-deterministic. Taken events are shared between runs through
+// reference-counted nodes (Flink's SharedBuffer), so branching copies no event lists.
+//
+// Count and all-of rules keep the events counted so far per key and fire when every part has
+// its count; with `within`, events older than the window fall out (a sliding window).
+//
+// Every event is evaluated against each distinct start condition once; only the rules whose
+// start condition holds, and the rules that already hold partial matches for the event's key,
+// see the event.
+
+#include "cep/event_time.hpp"
+#include "cep/io/sink.hpp"
+#include "cep/operator.hpp"
+#include "cep/sequence/program.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cep::sequence {
+
+constexpr std::uint32_t none = 0xffffffffU;
+
+/// Events that some partial match holds: raw bytes (when output needs them) and the captured
+/// fields that later conditions and templates read. Slots are reused, so steady state does not
+/// allocate.
+class EventStore {
+  public:
+    struct Event {
+        Timestamp time = 0;
+        std::uint64_t seq = 0;
+        std::uint32_t refs = 0;
+        bool has_raw = false;
+        bool free = false;
+        std::string raw;
+        std::string texts; ///< bytes of captured strings, objects and arrays
+        std::vector<Value> captured;
+    };
+
+    std::uint32_t add(const Record& record, Timestamp time, std::uint64_t seq,
+                      const std::vector<Slot>& captures, bool raw);
+    void add_raw(std::uint32_t id, std::string_view raw) {
+        Event& e = events_[id];
+        if (e.has_raw) return;
+        e.raw.assign(raw);
+        e.has_raw = true;
+    }
+    void retain(std::uint32_t id) { ++events_[id].refs; }
+    void release(std::uint32_t id) {
+        if (--events_[id].refs == 0) recycle(id);
+    }
+    /// Frees an event that was stored but that no partial match kept.
+    void drop_if_unused(std::uint32_t id) {
+        if (events_[id].refs == 0 && !events_[id].free) recycle(id);
+    }
+    const Event& operator[](std::uint32_t id) const { return events_[id]; }
+    std::size_t live() const { return events_.size() - free_.size(); }
+    std::size_t memory() const;
+
+  private:
+    void recycle(std::uint32_t id) {
+        events_[id].free = true;
+        free_.push_back(id);
+    }
+    std::vector<Event> events_;
+    std::vector<std::uint32_t> free_;
+};
+
+/// A step of a partial match: an event taken by a stage, and the step before it.
+struct Node {
+    std::uint32_t event;
+    std::uint32_t prev;
+    std::uint32_t refs;
+    std::uint16_t stage;
+};
+
+/// A partial match of a sequence rule (Flink's ComputationState).
+struct Run {
+    std::uint32_t node = none; ///< last taken step; none for the start state
+    Timestamp start_time = 0;
+    std::uint64_t start_seq = 0;
+    StateId state = 0;
+};
+
+/// An event counted by a count or all-of rule.
+struct Item {
+    std::uint32_t event;
+    std::uint32_t part;
+    Timestamp time;
+    std::uint64_t seq;
+    std::uint64_t index; ///< position among the events of the key the rule saw (count windows)
+};
+
+struct RuleState {
+    std::uint32_t rule = 0;
+    bool done = false;         ///< fire: once, and it fired
+    std::uint64_t matches = 0; ///< matches found, for fire: {every: N}
+    std::vector<Run> runs;
+    std::vector<Run> completed; ///< matches held back until earlier partial matches resolve
+    std::vector<Item> items;
+    std::uint64_t seen = 0; ///< events seen, for count windows
+    Timestamp timer = max_timestamp;
+};
+
+struct KeyState {
+    std::string key;      ///< key bytes (Route::key)
+    std::string key_json; ///< the key as a JSON value, for output
+    std::uint64_t hash = 0;
+    std::uint32_t group = 0;
+    std::uint32_t generation = 0;
+    bool live = false;
+    Timestamp last_time = min_timestamp;
+    std::vector<RuleState> rules; ///< sorted by rule index
+};
+
+/// Where the engine writes: matches to the main output, timed-out partial matches to
+/// --timeouts (when given).
+struct Outputs {
+    Emitter* matches = nullptr;
+    io::RecordSink* timeouts = nullptr;
+};
+
+class Engine {
+  public:
+    Engine(Program& program, const TimeExtractor& times);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    /// Records from more than one input: a rule with a topic sees only the records of the
+    /// input whose name stem is that topic.
+    void set_topic_filter(bool on) { topic_filter_ = on; }
+
+    /// Processes one record, in event-time order: fires timeouts due at `time`, then matches.
+    void process(const Record& record, Timestamp time, const Outputs& out);
+    /// Event time reached `watermark`: times out partial matches, completes trailing
+    /// not_followed_by matches.
+    void advance(Timestamp watermark, const Outputs& out);
+
+    /// Partial matches held (runs, counted events and held-back matches).
+    std::uint64_t partial_matches() const;
+    std::uint64_t keys() const { return live_keys_; }
+
+  private:
+    struct Current {
+        const Record* record = nullptr;
+        Timestamp time = 0;
+        std::uint64_t seq = 0;
+        int topic = -1;
+        std::uint32_t stored = none;
+    };
+    class Table; // per key group: key bytes -> KeyState index
+
+    bool applies(const CompiledRule& rule, Timestamp time, int topic) const;
+    int topic_of(const Record& record);
+    std::uint32_t current_event(const CompiledRule& rule);
+
+    void step(KeyState& key, RuleState& state, bool triggered, const Outputs& out);
+    void step_sequence(KeyState& key, RuleState& state, const CompiledRule& rule, bool triggered,
+                       const Outputs& out);
+    void step_counting(KeyState& key, RuleState& state, const CompiledRule& rule, const Outputs& out);
+    void advance_state(KeyState& key, RuleState& state, Timestamp watermark, const Outputs& out);
+
+    bool eval(const CompiledRule& rule, CondId cond, const Run& run);
+    bool stage_holds(const CompiledRule& rule, std::uint16_t stage, const Run& run);
+    bool final_after_proceed(const CompiledRule& rule, StateId state, const Run& run);
+    void process_run(const CompiledRule& rule, const Run& run, bool is_start);
+    void resolve_matches(KeyState& key, RuleState& state, const CompiledRule& rule, const Outputs& out);
+    void prune(std::vector<Run>& runs, std::uint64_t pruning_seq, bool inclusive);
+    void emit_sequence_match(KeyState& key, RuleState& state, const CompiledRule& rule, const Run& match,
+                             const Outputs& out);
+    void count_match(KeyState& key, RuleState& state, const CompiledRule& rule, const Outputs& out);
+    bool fire(RuleState& state, const CompiledRule& rule);
+    void finish_state(RuleState& state);
+
+    /// Writes a match or timeout record; `events` are (stage, event) in match order.
+    void write_record(const KeyState& key, const CompiledRule& rule, Timestamp start, Timestamp end,
+                      std::optional<Timestamp> timeout_at, const Outputs& out, bool timeout);
+    void collect_run(std::uint32_t node);
+    void collect_items(const std::vector<Item>& items, std::size_t from);
+
+    std::uint32_t new_node(std::uint32_t event, std::uint32_t prev, std::uint16_t stage);
+    void retain_node(std::uint32_t node) {
+        if (node != none) ++nodes_[node].refs;
+    }
+    void release_node(std::uint32_t node);
+    void release_run(const Run& run) { release_node(run.node); }
+    void release_items(RuleState& state);
+
+    void register_timer(KeyState& key, std::uint32_t key_index, RuleState& state);
+    Timestamp deadline(const RuleState& state, const CompiledRule& rule) const;
+    void fire_timers(Timestamp watermark, const Outputs& out);
+
+    std::uint32_t find_or_add_key(std::uint32_t group, std::string_view key, const Record& record,
+                                  bool create);
+    void erase_key(std::uint32_t index);
+    RuleState* find_rule(KeyState& key, std::uint32_t rule);
+
+    Program& program_;
+    const TimeExtractor& times_;
+    bool topic_filter_ = false;
+    std::vector<std::unique_ptr<Table>> tables_;
+    std::vector<KeyState> key_states_;
+    std::vector<std::uint32_t> free_keys_;
+    std::uint64_t live_keys_ = 0;
+    EventStore events_;
+    std::vector<Node> nodes_;
+    std::vector<std::uint32_t> free_nodes_;
+    std::uint64_t seq_ = 0;
+    Current current_;
+
+    struct Timer {
+        Timestamp at;
+        std::uint32_t key;
+        std::uint32_t generation;
+        std::uint32_t rule;
+    };
+    std::vector<Timer> timers_; // min-heap by (at, key, rule)
+
+    // Scratch, reused across events.
+    std::string key_buffer_;
+    std::string out_buffer_;
+    std::vector<std::uint32_t> triggered_;
+    std::vector<std::uint32_t> group_rules_;
+    std::vector<Run> new_runs_, potential_, produced_;
+    std::vector<std::pair<StateId, Edge>> edges_;
+    std::vector<StateId> stack_;
+    std::vector<Value> bound_values_;
+    std::vector<std::pair<std::uint16_t, std::uint32_t>> match_events_; // (stage, event)
+    std::string last_source_;
+    int last_topic_ = -1;
+};
+
+} // namespace cep::sequence

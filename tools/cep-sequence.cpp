@@ -1,0 +1,5 @@
+#include "cep/cli/command.hpp"
+
+int main(int argc, char** argv) {
+    return cep::cli::main("sequence", argc, argv);
+}
