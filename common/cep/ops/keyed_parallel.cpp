@@ -58,7 +58,8 @@ void widen(int fd) {
 
 std::string quote_word(const std::string& word) {
     const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-_./=:,+@%", c) != nullptr;
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               (c != '\0' && std::strchr("-_./=:,+@%", c) != nullptr);
     });
     if (plain) return word;
     std::string out = "'";
@@ -215,7 +216,7 @@ void JobPool::send_control(const ControlRecord& control) {
     if (!control_input_) return;
     const std::string line = format_control(control);
     for (std::uint32_t i = 0; i < jobs(); ++i)
-        send(i, line);
+        if (!jobs_[i]->input_closed) send(i, line); // a closed copy: not an undelivered record
 }
 
 void JobPool::flush() {
@@ -443,6 +444,68 @@ class JobEmitter final : public Emitter {
     Diagnostics& diagnostics_;
 };
 
+/// Reads every input like the shared driver and pushes each record through KeyBy to its copy.
+void feed(const cli::CommonOptions& common, Diagnostics& diagnostics, KeyBy& op, RecordParser& parser,
+          JobPool& pool, JobEmitter& out, Counters& counters, StatsReporter& reporter) {
+    std::vector<std::string> inputs = common.inputs;
+    if (inputs.empty()) inputs.emplace_back("-");
+    ParseFailure failure;
+    for (const auto& input : inputs) {
+        std::unique_ptr<io::ByteSource> source;
+        try {
+            source = io::open_byte_source(input);
+        } catch (const RuntimeError& e) {
+            diagnostics.input_error(input, e.what());
+            continue;
+        }
+        io::LineReader reader(std::move(source), common.max_line_bytes);
+        const std::string& name = reader.source().name();
+        io::LineReader::Line line;
+        for (;;) {
+            // With records queued, ask for input without waiting: when none is there the
+            // copies get what is queued, so a live stream is not held back in our buffers.
+            const auto status = reader.next(line, pool.has_pending() ? 0 : -1);
+            if (status == io::LineReader::Status::end) break;
+            if (status == io::LineReader::Status::idle) {
+                pool.flush();
+                continue;
+            }
+            if (status == io::LineReader::Status::source_error) {
+                diagnostics.input_error(name, reader.error());
+                break;
+            }
+            if (is_control(line.text)) {
+                if (auto control = parse_control(line.text)) {
+                    if (control->type == ControlRecord::Type::watermark)
+                        op.on_watermark(control->time, out);
+                    else
+                        op.on_progress(control->time, out);
+                    continue;
+                }
+            }
+            ++counters.records_in;
+            const Origin origin{name, line.number};
+            if (status == io::LineReader::Status::too_long) {
+                diagnostics.data_error(origin, 0,
+                                       "line longer than --max-line-bytes (" +
+                                           std::to_string(common.max_line_bytes) + "); raw text truncated",
+                                       line.text);
+                continue;
+            }
+            if (!parser.parse(line.text, failure)) {
+                diagnostics.data_error(origin, failure.column, failure.reason, line.text);
+                continue;
+            }
+            op.push(Record{line.text, parser.slots(), origin}, out);
+            counters.records_out = pool.lines_out();
+            counters.errors = diagnostics.errors();
+            reporter.tick(counters, reader.source().position(), reader.source().size());
+        }
+        counters.bytes_in += reader.source().position();
+    }
+    op.finish(out);
+}
+
 } // namespace
 
 int run_keyed_parallel(const std::string& program, const cli::CommonOptions& common, Diagnostics& diagnostics,
@@ -471,64 +534,16 @@ int run_keyed_parallel(const std::string& program, const cli::CommonOptions& com
     try {
         JobPool pool(std::move(options), cli::open_outputs(common.output, per_job ? jobs : 0));
         JobEmitter out(pool, diagnostics);
-        std::vector<std::string> inputs = common.inputs;
-        if (inputs.empty()) inputs.emplace_back("-");
-        ParseFailure failure;
-        for (const auto& input : inputs) {
-            std::unique_ptr<io::ByteSource> source;
-            try {
-                source = io::open_byte_source(input);
-            } catch (const RuntimeError& e) {
-                diagnostics.input_error(input, e.what());
-                continue;
-            }
-            io::LineReader reader(std::move(source), common.max_line_bytes);
-            const std::string& name = reader.source().name();
-            io::LineReader::Line line;
-            for (;;) {
-                // With records queued, ask for input without waiting: when none is there the
-                // copies get what is queued, so a live stream is not held back in our buffers.
-                const auto status = reader.next(line, pool.has_pending() ? 0 : -1);
-                if (status == io::LineReader::Status::end) break;
-                if (status == io::LineReader::Status::idle) {
-                    pool.flush();
-                    continue;
-                }
-                if (status == io::LineReader::Status::source_error) {
-                    diagnostics.input_error(name, reader.error());
-                    break;
-                }
-                if (is_control(line.text)) {
-                    if (auto control = parse_control(line.text)) {
-                        if (control->type == ControlRecord::Type::watermark)
-                            op.on_watermark(control->time, out);
-                        else
-                            op.on_progress(control->time, out);
-                        continue;
-                    }
-                }
-                ++counters.records_in;
-                const Origin origin{name, line.number};
-                if (status == io::LineReader::Status::too_long) {
-                    diagnostics.data_error(origin, 0,
-                                           "line longer than --max-line-bytes (" +
-                                               std::to_string(common.max_line_bytes) +
-                                               "); raw text truncated",
-                                           line.text);
-                    continue;
-                }
-                if (!parser.parse(line.text, failure)) {
-                    diagnostics.data_error(origin, failure.column, failure.reason, line.text);
-                    continue;
-                }
-                op.push(Record{line.text, parser.slots(), origin}, out);
-                counters.records_out = pool.lines_out();
-                counters.errors = diagnostics.errors();
-                reporter.tick(counters, reader.source().position(), reader.source().size());
-            }
-            counters.bytes_in += reader.source().position();
+        try {
+            feed(common, diagnostics, op, parser, pool, out, counters, reporter);
+        } catch (const RuntimeError&) {
+            // --on-error=fail: the copies still finish the records before the bad one, as a
+            // single tool would have written them. A failing pool itself is only stopped.
+            if (!pool.stopping())
+                for (const auto& failure : pool.finish())
+                    diagnostics.warn("error: " + failure);
+            throw;
         }
-        op.finish(out);
         failures = pool.finish();
         counters.records_out = pool.lines_out();
     } catch (const BrokenPipe&) {

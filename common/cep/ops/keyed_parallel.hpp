@@ -84,6 +84,8 @@ class JobPool {
     /// Writes everything queued. Called when the input goes idle, so live streams flow.
     void flush();
     bool has_pending() const { return pending_bytes_ > 0; }
+    /// True once the pool is being stopped (our reader left, or an output thread failed).
+    bool stopping() const { return stopping_.load(); }
 
     /// End of input: closes the copies' stdin, drains their output, waits for them and closes
     /// the outputs. Returns one message per copy that failed (exit status, signal).
