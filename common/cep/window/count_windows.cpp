@@ -8,9 +8,9 @@
 // and a firing merges the panes it spans. The tumbling form is one pane of N.
 
 #include "cep/agg/hash.hpp"
-#include "cep/agg/key_index.hpp"
 #include "cep/errors.hpp"
 #include "cep/window/engine.hpp"
+#include "cep/window/key_table.hpp"
 #include "cep/window/state_arena.hpp"
 
 #include <algorithm>
@@ -166,7 +166,7 @@ class CountWindows final : public Engine {
         const std::uint64_t last_pane = (ks.total - 1) / pane_records_;
 
         Result result;
-        result.key = {keys_.key(k), keys_.hash(k), ks.is_string};
+        result.key = {keys_.key(k), 0, ks.is_string};
         result.update = ks.emitted;
         result.early = early;
         if (first_pane == last_pane) {
@@ -212,7 +212,7 @@ class CountWindows final : public Engine {
     KeyOrder order_;
     std::uint64_t pane_records_; // g = gcd(N, M)
     std::uint32_t ring_;         // N / g panes per key
-    agg::KeyIndex keys_;
+    KeyTable keys_;
     std::vector<KeyState> key_state_; // at each key's index
     StateArena states_;               // at key * ring + pane % ring
     std::vector<Pane> panes_;         // likewise

@@ -20,7 +20,7 @@ namespace cep::window {
 
 /// One result to write: a key's aggregates (and records) for one window.
 struct Result {
-    KeyRef key;
+    KeyRef key; ///< (its hash is not set)
     Bounds window;
     bool has_bounds = true;                   ///< false for a count window none of whose records had a time
     std::optional<std::uint64_t> count;       ///< count windows: records in the window

@@ -9,9 +9,9 @@
 // it comes due, so extending a session costs nothing on the heap.
 
 #include "cep/agg/hash.hpp"
-#include "cep/agg/key_index.hpp"
 #include "cep/errors.hpp"
 #include "cep/window/engine.hpp"
+#include "cep/window/key_table.hpp"
 #include "cep/window/state_arena.hpp"
 
 #include <algorithm>
@@ -328,7 +328,7 @@ class SessionWindows final : public Engine {
         std::sort(replaced_.begin(), replaced_.end(),
                   [](const Bounds& a, const Bounds& b) { return a.start < b.start; });
         Result result;
-        result.key = {keys_.key(s.key), keys_.hash(s.key), key_info_[s.key].is_string};
+        result.key = {keys_.key(s.key), 0, key_info_[s.key].is_string};
         result.window = s.bounds;
         result.state = states_.at(id);
         if (spec_.collect) result.events = s.events;
@@ -344,11 +344,11 @@ class SessionWindows final : public Engine {
     /// index is rebuilt with the live ones, so a stream of ever-new keys runs in bounded memory.
     void compact_keys() {
         if (keys_.size() <= 2 * static_cast<std::size_t>(live_keys_) + 4096) return;
-        agg::KeyIndex keys;
+        KeyTable keys;
         std::vector<KeyInfo> info;
         for (std::uint32_t k = 0; k < keys_.size(); ++k) {
             if (key_info_[k].head == none) continue;
-            const auto found = keys.insert(keys_.key(k), keys_.hash(k));
+            const auto found = keys.insert(keys_.key(k), agg::hash_bytes(keys_.key(k)));
             info.push_back(key_info_[k]);
             for (std::uint32_t id = key_info_[k].head; id != none; id = sessions_[id].next)
                 sessions_[id].key = found.index;
@@ -367,7 +367,7 @@ class SessionWindows final : public Engine {
     agg::AggregateSet* aggs_;
     ResultSink& sink_;
     KeyOrder order_;
-    agg::KeyIndex keys_;
+    KeyTable keys_;
     std::vector<KeyInfo> key_info_; // at each key's index
     std::uint32_t live_keys_ = 0;   // keys with at least one session
     std::vector<Session> sessions_;

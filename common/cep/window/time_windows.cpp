@@ -8,8 +8,8 @@
 // Records mostly land in the newest window, so the last pane used is checked first.
 
 #include "cep/agg/hash.hpp"
-#include "cep/agg/key_index.hpp"
 #include "cep/window/engine.hpp"
+#include "cep/window/key_table.hpp"
 #include "cep/window/state_arena.hpp"
 
 #include <algorithm>
@@ -121,7 +121,7 @@ class TimeWindows final : public Engine {
         explicit Pane(const agg::AggregateSet* aggs) : states(aggs) {}
         Bounds bounds;
         bool fired = false; // the on-time firing happened (or the window opened already due)
-        agg::KeyIndex keys;
+        KeyTable keys;
         StateArena states;               // at each key's index
         std::vector<std::uint8_t> flags; // at each key's index
         std::vector<std::string> events; // at each key's index, with --collect
@@ -204,7 +204,7 @@ class TimeWindows final : public Engine {
     void emit(Pane& pane, std::uint32_t index, bool early) {
         if (pane.window_json.empty()) pane.window_json = sink_.window_json(pane.bounds);
         Result result;
-        result.key = {pane.keys.key(index), pane.keys.hash(index), (pane.flags[index] & flag_string) != 0};
+        result.key = {pane.keys.key(index), 0, (pane.flags[index] & flag_string) != 0};
         result.window = pane.bounds;
         result.state = pane.states.at(index);
         if (spec_.collect) result.events = pane.events[index];
