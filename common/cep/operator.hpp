@@ -61,6 +61,8 @@ class Operator {
     virtual void restore(std::istream& in) { (void)in; }
     /// Number of keys / partial results held, for --stats.
     virtual std::uint64_t state_size() const { return 0; }
+    /// Records that came after their windows' allowed lateness (windowing tools), for --stats.
+    virtual std::uint64_t late_records() const { return 0; }
 };
 
 } // namespace cep

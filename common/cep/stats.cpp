@@ -17,11 +17,13 @@ std::string StatsReporter::json_line(const Counters& c, bool final) const {
     char buf[512];
     std::snprintf(buf, sizeof buf,
                   "{\"tool\":\"%s\",\"final\":%s,\"records_in\":%llu,\"records_out\":%llu,\"dead_lettered\":%llu,"
-                  "\"errors\":%llu,\"bytes_in\":%llu,\"state\":%llu,\"seconds\":%.3f,\"records_per_second\":%.0f}",
+                  "\"errors\":%llu,\"bytes_in\":%llu,\"state\":%llu,\"late\":%llu,\"seconds\":%.3f,"
+                  "\"records_per_second\":%.0f}",
                   tool_.c_str(), final ? "true" : "false", static_cast<unsigned long long>(c.records_in),
                   static_cast<unsigned long long>(c.records_out), static_cast<unsigned long long>(c.dead_lettered),
                   static_cast<unsigned long long>(c.errors), static_cast<unsigned long long>(c.bytes_in),
-                  static_cast<unsigned long long>(c.state), seconds, rate);
+                  static_cast<unsigned long long>(c.state), static_cast<unsigned long long>(c.late), seconds,
+                  rate);
     return buf;
 }
 
