@@ -44,7 +44,7 @@ class Window final : public Operator, private window::ResultSink {
     std::uint64_t state_size() const override { return engine_->state_size(); }
 
     /// Records that arrived after their windows' allowed lateness (written to --late, if given).
-    std::uint64_t late_records() const { return late_; }
+    std::uint64_t late_records() const override { return late_; }
     Timestamp watermark() const { return tracker_.watermark(); }
 
   private:
