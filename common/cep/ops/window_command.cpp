@@ -19,6 +19,14 @@ Duration positive_duration(const std::string& flag, const std::string& text) {
     return *d;
 }
 
+/// `FLAG:1:COLUMN: message`, the text and a caret, as expression errors are shown.
+std::string option_syntax_error(std::string_view flag, std::string_view text, const SyntaxError& e) {
+    std::string message = expr::format_syntax_error(text, e.column, e.what());
+    constexpr std::string_view prefix = "expression";
+    if (message.starts_with(prefix)) message.replace(0, prefix.size(), flag);
+    return message;
+}
+
 std::uint64_t positive_count(const std::string& flag, const std::string& text) {
     std::uint64_t n = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -125,13 +133,13 @@ class WindowCommand final : public Command {
             try {
                 options_.keys = parse_path_list(keys_);
             } catch (const SyntaxError& e) {
-                throw UsageError("-k: " + expr::format_syntax_error(keys_, e.column, e.what()));
+                throw UsageError(option_syntax_error("-k", keys_, e));
             }
         }
         try {
             return std::make_unique<ops::Window>(options_, schema);
         } catch (const SyntaxError& e) {
-            throw UsageError("--agg: " + expr::format_syntax_error(options_.aggregates, e.column, e.what()));
+            throw UsageError(option_syntax_error("--agg", options_.aggregates, e));
         }
     }
 
