@@ -20,8 +20,10 @@ void SinkEmitter::note(ControlRecord::Type type, Timestamp time) {
 }
 
 void SinkEmitter::flush_control() {
-    if (!control_output_) return;
+    // What was emitted while idle (windows fired by --idle-timeout) must reach the reader now,
+    // not when a buffer fills; control records go out only when the reader is a cep tool.
     for (auto type : {ControlRecord::Type::progress, ControlRecord::Type::watermark}) {
+        if (!control_output_) break;
         Pending& pending = type == ControlRecord::Type::watermark ? watermark_ : progress_;
         if (pending.time <= pending.written) continue;
         pending.written = pending.time;

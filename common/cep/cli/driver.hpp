@@ -28,7 +28,8 @@ class SinkEmitter final : public Emitter {
     void watermark(Timestamp time) override { note(ControlRecord::Type::watermark, time); }
     void progress(Timestamp time) override { note(ControlRecord::Type::progress, time); }
 
-    /// Writes pending control records now (the input went idle, so nothing else will).
+    /// The input went idle: writes pending control records and flushes the outputs, so results
+    /// emitted while idle reach the reader now.
     void flush_control();
     void close();
     bool control_output() const { return control_output_; }
