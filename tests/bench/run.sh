@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
     *) benches+=("$1"); shift ;;
   esac
 done
-[ ${#benches[@]} -gt 0 ] || benches=(filter)
+[ ${#benches[@]} -gt 0 ] || benches=(filter agg)
 
 data_dir=$CEP_BUILD/bench-data
 mkdir -p "$data_dir"
@@ -68,6 +68,34 @@ bench_filter() {
   rm -rf "$tmp"
 }
 
+# cep-agg -g event 'count()' against Miller's `count -g event` on the same file, one core each.
+bench_agg() {
+  local tmp; tmp=$(mktemp -d)
+  local t_cep t_mlr
+  t_cep=$(best_of 3 "$tmp/cep.out" taskset -c 0 "$CEP_BUILD/tools/cep-agg" -g event 'count()' "$events")
+  t_mlr=$(best_of 1 "$tmp/mlr.out" taskset -c 0 mlr --ijsonl --ojsonl count -g event "$events")
+  # Both sides as "event count" lines in one order: the counts must agree exactly.
+  jq -r '"\(.event) \(.count)"' "$tmp/cep.out" | sort > "$tmp/cep.txt"
+  jq -r '"\(.event) \(.count)"' "$tmp/mlr.out" | sort > "$tmp/mlr.txt"
+  if ! cmp -s "$tmp/cep.txt" "$tmp/mlr.txt"; then
+    echo "agg: COUNTS DIFFER between cep-agg and mlr" >&2
+    diff "$tmp/cep.txt" "$tmp/mlr.txt" >&2 || true
+    rm -rf "$tmp"
+    return 1
+  fi
+  # bc reads no exponent notation (1e9): powers of ten are written out.
+  local groups; groups=$(wc -l < "$tmp/cep.txt")
+  printf 'agg: %s lines, %.2f GB; %s groups (identical counts)\n' "$lines" "$(echo "$bytes/1000000000" | bc -l)" "$groups"
+  printf '  cep-agg -g event %-22s %8.3f s  %6.2f M events/s\n' "'count()'" "$t_cep" "$(echo "$lines/$t_cep/1000000" | bc -l)"
+  printf '  mlr --ijsonl count -g event %-11s %8.3f s  %6.2f M events/s\n' "" "$t_mlr" "$(echo "$lines/$t_mlr/1000000" | bc -l)"
+  printf '  ratio: cep-agg is %.1fx faster than mlr\n' "$(echo "$t_mlr/$t_cep" | bc -l)"
+  rm -rf "$tmp"
+}
+
 for b in "${benches[@]}"; do
+  if ! declare -F "bench_$b" > /dev/null; then
+    echo "run.sh: unknown benchmark '$b' (known: filter agg)" >&2
+    exit 2
+  fi
   "bench_$b"
 done
