@@ -35,6 +35,12 @@ std::string fingerprint(const WindowOptions& options, const agg::AggregateSet* a
     return text;
 }
 
+/// The slot of the event-time field; `--time @kafka` (any `@` name) reads no field.
+std::optional<Slot> time_field(const TimeOptions& time, Schema& schema) {
+    if (time.path.starts_with('@')) return std::nullopt;
+    return schema.add(time.path);
+}
+
 Timestamp saturating_add(Timestamp t, Duration d) {
     Timestamp r;
     if (!__builtin_add_overflow(t, d, &r)) return r;
@@ -45,7 +51,7 @@ Timestamp saturating_add(Timestamp t, Duration d) {
 
 Window::Window(WindowOptions options, Schema& schema)
     : options_(std::move(options)), schema_(schema), time_(options_.time, schema),
-      time_slot_(schema.add(options_.time.path)), tracker_(options_.time.max_delay),
+      time_slot_(time_field(options_.time, schema)), tracker_(options_.time.max_delay),
       aggs_(make_aggregates(options_.aggregates, schema)),
       writer_(options_.keys, aggs_.get(), options_.spec.collect, time_) {
     if (!options_.keys.empty()) {
@@ -74,7 +80,7 @@ void Window::push(const Record& record, Emitter& out) {
     out_ = &out;
     std::optional<Timestamp> time;
     // Count windows do not need a time; they report the times of the records that have one.
-    if (options_.spec.event_time() || !record[time_slot_].is_missing()) {
+    if (options_.spec.event_time() || !time_slot_ || !record[*time_slot_].is_missing()) {
         time = time_.extract(record, reason_);
         if (!time) {
             out.reject(record, reason_);
@@ -172,7 +178,7 @@ std::string Window::window_json(const window::Bounds& bounds) {
 }
 
 void Window::note_time_style(const Record& record) {
-    const Value& value = record[time_slot_];
+    const Value value = time_slot_ ? record[*time_slot_] : Value::of_int(0);
     time_sample_.assign(1, value.kind == Kind::string ? 's' : 'n');
     if (value.kind == Kind::string) time_sample_ += value.text;
 }
@@ -207,9 +213,10 @@ void Window::restore(std::istream& in) {
     if (!time_sample_.empty()) {
         // Replays the first time seen, so times are written in the input's format again.
         std::vector<Value> slots(schema_.slot_count());
-        slots[time_slot_] = time_sample_[0] == 's'
-                                ? Value::of_string(std::string_view(time_sample_).substr(1))
-                                : Value::of_int(0);
+        if (time_slot_)
+            slots[*time_slot_] = time_sample_[0] == 's'
+                                     ? Value::of_string(std::string_view(time_sample_).substr(1))
+                                     : Value::of_int(0);
         time_.extract(Record{{}, slots, {}}, reason_);
     }
     const std::uint64_t sequence = reader.varint();

@@ -58,7 +58,7 @@ class Window final : public Operator, private window::ResultSink {
     WindowOptions options_;
     Schema& schema_;
     TimeExtractor time_;
-    Slot time_slot_;
+    std::optional<Slot> time_slot_; // none when the time is not a field (`--time @kafka`)
     WatermarkTracker tracker_;
     std::optional<KeyExtractor> keys_;
     std::optional<Slot> single_key_slot_; // -k with one path: to tell string keys from others
