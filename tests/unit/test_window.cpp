@@ -642,3 +642,35 @@ TEST_CASE("split_composite_key keeps commas and brackets inside strings and valu
     CHECK(parts[2] == "null");
     CHECK(parts[3] == "-1.5");
 }
+
+TEST_CASE("KeyOrder sorts many keys (radix on prefixes, ties by the whole key) as the comparison does") {
+    // Strings sharing 7-byte prefixes, numbers of both signs, other types: prefixes tie often.
+    std::vector<std::pair<std::string, bool>> keys;
+    for (int i = 0; i < 3000; ++i) {
+        keys.emplace_back("p00000" + std::to_string(i % 997), true);
+        keys.emplace_back(
+            std::to_string((i % 2 == 0 ? -1 : 1) * (i * 7919 % 5003)) + (i % 3 == 0 ? ".5" : ""), false);
+    }
+    keys.emplace_back("null", false);
+    keys.emplace_back("true", false);
+    keys.emplace_back("[1,2]", false);
+    keys.emplace_back("", true);
+    const cep::window::KeyOrder order(false);
+    std::vector<cep::window::KeyOrder::Item> items;
+    for (std::uint32_t i = 0; i < keys.size(); ++i)
+        items.push_back({order.prefix(keys[i].first, keys[i].second), i});
+    const auto key_of = [&](std::uint32_t i) {
+        return std::pair{std::string_view(keys[i].first), keys[i].second};
+    };
+    order.sort(items, key_of);
+    REQUIRE(items.size() == keys.size());
+    for (std::size_t i = 1; i < items.size(); ++i) {
+        const auto& a = keys[items[i - 1].index];
+        const auto& b = keys[items[i].index];
+        CAPTURE(a.first);
+        CAPTURE(b.first);
+        CHECK(order.compare(a.first, a.second, b.first, b.second) <= 0);
+    }
+    CHECK(keys[items.front().index].first == "null");
+    CHECK(keys[items.back().index].first == "[1,2]");
+}

@@ -78,6 +78,16 @@ Window::~Window() = default;
 
 void Window::push(const Record& record, Emitter& out) {
     out_ = &out;
+    window::KeyRef key;
+    if (keys_) {
+        key.bytes = keys_->key(record, key_buffer_);
+        key.is_string = single_key_slot_ && record[*single_key_slot_].kind == Kind::string;
+    }
+    key.hash = agg::hash_bytes(key.bytes);
+    // The key's slot in the window's table is most likely a cache miss: start loading it now,
+    // and parse the time while it arrives.
+    engine_->prefetch(key);
+
     std::optional<Timestamp> time;
     // Count windows do not need a time; they report the times of the records that have one.
     if (options_.spec.event_time() || !time_slot_ || !record[*time_slot_].is_missing()) {
@@ -88,13 +98,6 @@ void Window::push(const Record& record, Emitter& out) {
         }
         if (time_sample_.empty()) note_time_style(record);
     }
-
-    window::KeyRef key;
-    if (keys_) {
-        key.bytes = keys_->key(record, key_buffer_);
-        key.is_string = single_key_slot_ && record[*single_key_slot_].kind == Kind::string;
-    }
-    key.hash = agg::hash_bytes(key.bytes);
 
     origin_ = record.origin;
     if (!engine_->add(record, time, key, tracker_.watermark())) late(record, *time);

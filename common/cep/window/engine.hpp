@@ -57,6 +57,8 @@ class Engine {
     /// allowed lateness: the record is late and was not added.
     virtual bool add(const Record& record, std::optional<Timestamp> time, const KeyRef& key,
                      Timestamp watermark) = 0;
+    /// A hint that `key` comes next: engines may start loading its state.
+    virtual void prefetch(const KeyRef& key) { (void)key; }
     /// The watermark advanced: fire due windows (by window end, then key), drop expired state.
     virtual void advance(Timestamp watermark) = 0;
     /// End of input: fire every window that has not fired, then drop all state.

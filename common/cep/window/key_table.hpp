@@ -44,6 +44,12 @@ class KeyTable {
         }
     }
 
+    /// Starts loading the slot where `hash` is looked up first.
+    void prefetch(std::uint64_t hash) const {
+        if (!slots_.empty())
+            __builtin_prefetch(&slots_[static_cast<std::size_t>(hash) & (slots_.size() - 1)]);
+    }
+
     std::string_view key(std::uint32_t index) const {
         const Entry& e = entries_[index];
         return {arena_.data() + e.offset, e.size};

@@ -42,6 +42,11 @@ class TimeWindows final : public Engine {
         return added;
     }
 
+    // Most records belong to the newest window.
+    void prefetch(const KeyRef& key) override {
+        if (last_ != nullptr) last_->keys.prefetch(key.hash);
+    }
+
     void advance(Timestamp watermark) override {
         std::size_t i = 0;
         while (i < panes_.size()) {
