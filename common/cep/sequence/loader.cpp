@@ -278,10 +278,10 @@ class Reader {
         for (std::size_t i = 0; i < rule.parts.size(); ++i) {
             PartSpec& p = rule.parts[i];
             if (!p.name.empty()) continue;
-            if (rule.parts.size() == 1)
-                p.name = "event";
-            else if (!p.topic.empty() && topics.size() == rule.parts.size())
+            if (!p.topic.empty() && topics.size() == rule.parts.size())
                 p.name = p.topic;
+            else if (rule.parts.size() == 1)
+                p.name = "event";
             else
                 p.name = "p" + std::to_string(i + 1);
         }
