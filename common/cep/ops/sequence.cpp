@@ -100,6 +100,7 @@ void Sequence::release(Emitter& out) {
 }
 
 void Sequence::late(const Record& record, Timestamp time) {
+    ++late_count_;
     if (!late_) return;
     // How far behind the newest event the record was, next to what --max-delay allowed.
     line_ = "{\"reason\":\"late\",\"behind\":";

@@ -36,6 +36,7 @@ class Sequence final : public Operator {
     void on_idle(Duration idle_for, Emitter& out) override;
     void finish(Emitter& out) override;
     std::uint64_t state_size() const override;
+    std::uint64_t late_records() const override { return late_count_; }
 
     const sequence::Program& program() const { return *program_; }
 
@@ -68,6 +69,7 @@ class Sequence final : public Operator {
     std::vector<std::uint32_t> heap_; ///< indices into held_, min-heap by (time, arrival)
     std::vector<std::uint32_t> free_held_;
     std::uint64_t arrivals_ = 0;
+    std::uint64_t late_count_ = 0;
     std::string reason_;
     std::string line_;
     std::vector<std::size_t> offsets_;

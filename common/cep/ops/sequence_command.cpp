@@ -16,7 +16,8 @@ class SequenceCommand final : public Command {
                "-r,--rules", rules_files_,
                "Rules to match, from a YAML or JSON file (many rules, one rule, or an event_list mission); "
                "may be given more than once")
-            ->type_name("FILE");
+            ->type_name("FILE")
+            ->allow_extra_args(false); // one file per --rules: what follows is an input
         app.add_option("-p,--pattern", pattern_,
                        "One sequence rule on the command line: 'a: COND -> b: COND' (-> relaxed, => strict, "
                        "->> any; !name negates; quantifiers {n} {n,m} {n,} + * ?)")
