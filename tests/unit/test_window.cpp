@@ -674,3 +674,13 @@ TEST_CASE("KeyOrder sorts many keys (radix on prefixes, ties by the whole key) a
     CHECK(keys[items.front().index].first == "null");
     CHECK(keys[items.back().index].first == "[1,2]");
 }
+
+TEST_CASE("string keys that need escaping are written back as JSON strings") {
+    Harness h(Setup{});
+    h.feed_all({R"({"ts":1,"k":"plain"})", R"({"ts":1,"k":"q\"b\\s\n\u0001"})", R"({"ts":1,"k":"한글"})"});
+    h.finish();
+    std::vector<Json> keys;
+    for (const auto& r : h.results())
+        keys.push_back(r["k"]);
+    CHECK(Json(keys) == Json::parse(R"(["plain", "q\"b\\s\n\u0001", "한글"])"));
+}

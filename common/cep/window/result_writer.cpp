@@ -10,6 +10,20 @@ namespace {
 
 constexpr std::string_view reserved_names[] = {"window", "events", "update", "early", "replaces"};
 
+/// Keys are mostly plain ASCII, which needs no escaping: copied whole, not byte by byte.
+void append_key_string(std::string& out, std::string_view text) {
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u >= 0x80 || c == '"' || c == '\\') {
+            append_json_string(out, text);
+            return;
+        }
+    }
+    out += '"';
+    out += text;
+    out += '"';
+}
+
 bool has_index_step(const Path& path) {
     return std::any_of(path.steps.begin(), path.steps.end(),
                        [](const PathStep& step) { return step.type == PathStep::Type::index; });
@@ -93,7 +107,7 @@ void ResultWriter::append(std::string& out, const Result& result) {
     if (key_fields_ == 1) {
         if (result.key.is_string) {
             scratch_.clear();
-            append_json_string(scratch_, result.key.bytes);
+            append_key_string(scratch_, result.key.bytes);
             values_[0] = scratch_;
         } else {
             values_[0] = result.key.bytes;
