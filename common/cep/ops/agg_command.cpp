@@ -2,6 +2,8 @@
 #include "cep/errors.hpp"
 #include "cep/ops/agg.hpp"
 
+#include <filesystem>
+
 namespace cep::cli {
 namespace {
 
@@ -63,7 +65,12 @@ class AggCommand final : public Command {
 
     void configure(CommonOptions& common) override {
         if (merge_) {
-            // With --merge there is no AGGS: the first positional was an input.
+            // With --merge there is no AGGS: the first positional was an input, unless it is
+            // plainly an aggregate list (and no file of that name exists).
+            if (spec_.find('(') != std::string::npos && !std::filesystem::exists(spec_))
+                throw UsageError("--merge takes no AGGS: the aggregates come from the inputs' _sketches "
+                                 "(got '" +
+                                 spec_ + "')");
             if (!spec_.empty()) common.inputs.insert(common.inputs.begin(), spec_);
             spec_.clear();
         } else if (spec_.empty()) {
