@@ -684,3 +684,34 @@ TEST_CASE("string keys that need escaping are written back as JSON strings") {
         keys.push_back(r["k"]);
     CHECK(Json(keys) == Json::parse(R"(["plain", "q\"b\\s\n\u0001", "한글"])"));
 }
+
+TEST_CASE("count windows firing less often than their size: records between windows are in none") {
+    Setup s;
+    s.kind = WindowKind::count;
+    s.count = 2;
+    s.every = 5;
+    s.keys = "";
+    s.emit = EmitMode::updates;
+    s.agg = "sum(price)";
+    std::vector<std::string> lines;
+    for (int i = 1; i <= 12; ++i)
+        lines.push_back(rec(i * 1'000, "a", i));
+    std::vector<Json> r;
+    for (const auto& line : run_all(s, lines))
+        r.push_back(Json::parse(line));
+    // Windows are records (3, 5] and (8, 10]; 1-3, 6-8 and 11-12 belong to none, so they are
+    // neither shown early nor written at the end.
+    REQUIRE(r.size() == 4);
+    CHECK(r[0] == Json{{"window", {{"start", 4'000}, {"end", 4'000}, {"count", 1}}},
+                       {"sum_price", 4.0},
+                       {"early", true}});
+    CHECK(r[1] == Json{{"window", {{"start", 4'000}, {"end", 5'000}, {"count", 2}}},
+                       {"sum_price", 9.0},
+                       {"update", true}});
+    CHECK(r[2] == Json{{"window", {{"start", 9'000}, {"end", 9'000}, {"count", 1}}},
+                       {"sum_price", 9.0},
+                       {"early", true}});
+    CHECK(r[3] == Json{{"window", {{"start", 9'000}, {"end", 10'000}, {"count", 2}}},
+                       {"sum_price", 19.0},
+                       {"update", true}});
+}
