@@ -59,18 +59,19 @@ ResultWriter::ResultWriter(const std::vector<Path>& key_paths, const agg::Aggreg
         }
     }
     std::vector<std::string_view> taken(std::begin(reserved_names), std::end(reserved_names));
-    auto claim = [&](std::string_view name, std::string_view what) {
+    auto claim = [&](std::string_view name, std::string_view what, std::string_view hint) {
         if (std::find(taken.begin(), taken.end(), name) != taken.end())
             throw UsageError(std::string(what) + " '" + std::string(name) +
                              "' would collide with another output field (the window adds window, events, "
-                             "update, early, replaces); rename it with 'as NAME'");
+                             "update, early, replaces)" +
+                             std::string(hint));
         taken.push_back(name);
     };
     for (const Node& node : key_tree_)
-        claim(node.name, "key field");
+        claim(node.name, "key field", "");
     if (aggs_ != nullptr)
         for (const auto& spec : aggs_->specs())
-            claim(spec.name, "aggregate");
+            claim(spec.name, "aggregate", "; rename it with 'as NAME'");
     values_.resize(key_fields_);
 }
 
