@@ -6,6 +6,7 @@
 
 #include "cep/agg/aggregate.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
