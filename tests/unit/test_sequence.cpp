@@ -5,6 +5,7 @@
 #include "cep/errors.hpp"
 #include "cep/ops/sequence.hpp"
 #include "cep/record_parser.hpp"
+#include "cep/sequence/expect.hpp"
 #include "cep/sequence/loader.hpp"
 
 #include <algorithm>
@@ -417,4 +418,22 @@ TEST_CASE("the command-line pattern form") {
     CHECK_THROWS_WITH_AS(cep::sequence::parse_pattern("a x == 1"), doctest::Contains("--pattern:1:1"),
                          cep::UsageError);
     CHECK(cep::sequence::name_stem("logs/sample-access.ndjson.zst") == "sample-access");
+}
+
+TEST_CASE("--expect compares match records as JSON values and diffs them") {
+    using cep::sequence::compare_expected;
+    const std::vector<std::string> got{R"({"rule":"r","key":"a","n":1})", R"({"rule":"r","key":"b","n":2})"};
+    auto same = compare_expected(
+        "{\"key\": \"a\", \"rule\": \"r\", \"n\": 1.0}\n\n{\"rule\":\"r\",\"key\":\"b\",\"n\":2}\n", got,
+        "e.ndjson");
+    CHECK(same.equal);
+    CHECK(same.expected == 2);
+    auto diff = compare_expected(
+        "{\"rule\":\"r\",\"key\":\"a\",\"n\":1}\n{\"rule\":\"r\",\"key\":\"c\",\"n\":3}\n", got, "e.ndjson");
+    CHECK_FALSE(diff.equal);
+    CHECK(diff.diff.find("- expected line 2: {\"rule\":\"r\",\"key\":\"c\",\"n\":3}") != std::string::npos);
+    CHECK(diff.diff.find("+ output line   2: {\"rule\":\"r\",\"key\":\"b\",\"n\":2}") != std::string::npos);
+    CHECK(diff.diff.find("- expected line 1") == std::string::npos);
+    CHECK_FALSE(compare_expected("", got, "e.ndjson").equal);
+    CHECK(compare_expected("", {}, "e.ndjson").equal);
 }

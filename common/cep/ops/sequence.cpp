@@ -1,8 +1,13 @@
 #include "cep/ops/sequence.hpp"
 
+#include "cep/errors.hpp"
 #include "cep/json_writer.hpp"
+#include "cep/sequence/expect.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 
 namespace cep::ops {
 
@@ -13,6 +18,25 @@ Sequence::Sequence(SequenceOptions options, Schema& schema)
     engine_->set_topic_filter(options_.topic_filter);
     if (!options_.timeouts.empty()) timeouts_ = io::open_sink(options_.timeouts);
     if (!options_.time.late_output.empty()) late_ = io::open_sink(options_.time.late_output);
+    if (!options_.expect.empty()) {
+        std::ifstream in(options_.expect);
+        if (!in) throw UsageError("--expect: cannot open '" + options_.expect + "'");
+        std::stringstream text;
+        text << in.rdbuf();
+        expected_text_ = text.str();
+        expect_ = std::make_unique<Collector>();
+    }
+    if (options_.explain) {
+        if (!options_.explain_out.empty()) explain_out_ = io::open_sink(options_.explain_out);
+        engine_->set_explain(*options_.explain, [this](std::string_view line) {
+            if (explain_out_) {
+                explain_out_->write(line);
+                return;
+            }
+            std::fwrite(line.data(), 1, line.size(), stderr);
+            std::fputc('\n', stderr);
+        });
+    }
 }
 
 Sequence::~Sequence() = default;
@@ -33,6 +57,8 @@ void Sequence::push(const Record& record, Emitter& out) {
         // since every later record has a time >= it.
         engine_->process(record, *time, outputs(out));
     } else {
+        if (options_.explain && engine_->explains(record))
+            explain(record, *time, "held for reordering until the watermark passes it");
         hold(record, *time);
         if (advanced) release(out);
     }
@@ -54,26 +80,25 @@ void Sequence::hold(const Record& record, Timestamp time) {
     h.source.assign(record.origin.source);
     h.line = record.origin.line;
     // One buffer: the raw bytes, then the decoded text of slots that point elsewhere (the
-    // parser's string buffer); views are set after copying, when the buffer no longer moves.
+    // parser's string buffer). Views are made when the record is released: held_ may move the
+    // buffer (a short string lives inside the Held object) before then.
     const char* raw_begin = record.raw.data();
     const char* raw_end = raw_begin + record.raw.size();
     h.bytes.assign(record.raw);
     h.raw_size = record.raw.size();
     h.slots.assign(record.slots.begin(), record.slots.end());
-    offsets_.resize(h.slots.size());
+    h.offsets.resize(h.slots.size());
     for (std::size_t i = 0; i < h.slots.size(); ++i) {
         const std::string_view text = h.slots[i].text;
         if (text.empty()) {
-            offsets_[i] = 0;
+            h.offsets[i] = 0;
         } else if (text.data() >= raw_begin && text.data() + text.size() <= raw_end) {
-            offsets_[i] = static_cast<std::size_t>(text.data() - raw_begin);
+            h.offsets[i] = static_cast<std::size_t>(text.data() - raw_begin);
         } else {
-            offsets_[i] = h.bytes.size();
+            h.offsets[i] = h.bytes.size();
             h.bytes.append(text);
         }
     }
-    for (std::size_t i = 0; i < h.slots.size(); ++i)
-        h.slots[i].text = std::string_view(h.bytes.data() + offsets_[i], h.slots[i].text.size());
     heap_.push_back(index);
     std::push_heap(heap_.begin(), heap_.end(), [this](std::uint32_t a, std::uint32_t b) {
         if (held_[a].time != held_[b].time) return held_[a].time > held_[b].time;
@@ -91,7 +116,9 @@ void Sequence::release(Emitter& out) {
         std::pop_heap(heap_.begin(), heap_.end(), later);
         const std::uint32_t index = heap_.back();
         heap_.pop_back();
-        const Held& h = held_[index];
+        Held& h = held_[index];
+        for (std::size_t i = 0; i < h.slots.size(); ++i)
+            h.slots[i].text = std::string_view(h.bytes.data() + h.offsets[i], h.slots[i].text.size());
         const Record record{std::string_view(h.bytes.data(), h.raw_size), h.slots, Origin{h.source, h.line}};
         engine_->process(record, h.time, outputs(out));
         free_held_.push_back(index);
@@ -99,8 +126,25 @@ void Sequence::release(Emitter& out) {
     engine_->advance(watermark, outputs(out));
 }
 
+void Sequence::explain(const Record& record, Timestamp time, const std::string& what) {
+    auto text = [this](Timestamp t) {
+        std::string s;
+        times_.append_json(s, t);
+        return s.size() >= 2 && s.front() == '"' ? s.substr(1, s.size() - 2) : s;
+    };
+    std::string line = "[" + *options_.explain + "] " + text(time) + " " + std::string(record.origin.source) +
+                       ":" + std::to_string(record.origin.line) + " " + what;
+    line += " (newest event time " + text(tracker_.max_seen()) + ", --max-delay " +
+            format_duration(tracker_.max_delay()) + ")";
+    engine_->explain_line(line);
+}
+
 void Sequence::late(const Record& record, Timestamp time) {
     ++late_count_;
+    if (options_.explain && engine_->explains(record))
+        explain(record, time,
+                "late: " + format_duration(tracker_.max_seen() - time) +
+                    " behind the newest event, more than --max-delay; not matched");
     if (!late_) return;
     // How far behind the newest event the record was, next to what --max-delay allowed.
     line_ = "{\"reason\":\"late\",\"behind\":";
@@ -139,10 +183,29 @@ void Sequence::finish(Emitter& out) {
     // End of input is the end of event time: everything held is matched, partial matches with
     // `within` time out and trailing not_followed_by matches complete (as Flink does at the
     // final watermark of a bounded input).
+    if (options_.explain)
+        engine_->explain_line("[" + *options_.explain + "] end of input: event time runs to its end");
     tracker_.advance_to(max_timestamp);
     release(out);
+    if (options_.explain) engine_->explain_open_state();
     if (timeouts_) timeouts_->close();
     if (late_) late_->close();
+    if (explain_out_) explain_out_->close();
+    if (expect_) check_expectation();
+}
+
+void Sequence::check_expectation() {
+    const auto result = sequence::compare_expected(expected_text_, expect_->lines, options_.expect);
+    if (result.equal) {
+        std::fprintf(stderr, "cep-sequence: %zu match records, as expected in %s\n", result.got,
+                     options_.expect.c_str());
+        return;
+    }
+    std::fputs(result.diff.c_str(), stdout);
+    std::fflush(stdout);
+    throw RuntimeError("the match records differ from " + options_.expect + " (" +
+                       std::to_string(result.expected) + " expected, " + std::to_string(result.got) +
+                       " produced; diff on standard output)");
 }
 
 std::uint64_t Sequence::state_size() const {

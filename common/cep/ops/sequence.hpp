@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,11 @@ struct SequenceOptions {
     std::string timeouts; ///< --timeouts FILE; empty: timed-out partial matches are dropped
     /// Several inputs: rules with a topic see only the records of the input named like it.
     bool topic_filter = false;
+    /// --expect FILE: compare the match records with FILE instead of writing them.
+    std::string expect;
+    /// --explain KEY: trace that key's records and partial matches to --explain-out (stderr).
+    std::optional<std::string> explain;
+    std::string explain_out;
 };
 
 class Sequence final : public Operator {
@@ -47,7 +53,8 @@ class Sequence final : public Operator {
         std::uint64_t arrival = 0;
         std::string bytes; ///< the raw record, then the text of slots that did not point into it
         std::size_t raw_size = 0;
-        std::vector<Value> slots;
+        std::vector<Value> slots; ///< text views are set from `offsets` when released
+        std::vector<std::size_t> offsets;
         std::string source;
         std::uint64_t line = 0;
     };
@@ -56,7 +63,22 @@ class Sequence final : public Operator {
     /// Matches held records up to the watermark, in event-time order, then fires timeouts.
     void release(Emitter& out);
     void late(const Record& record, Timestamp time);
-    sequence::Outputs outputs(Emitter& out) { return {&out, timeouts_.get()}; }
+    void explain(const Record& record, Timestamp time, const std::string& what);
+    sequence::Outputs outputs(Emitter& out) {
+        return {expect_ ? static_cast<Emitter*>(expect_.get()) : &out, timeouts_.get()};
+    }
+    void check_expectation();
+
+    /// Collects match records for --expect.
+    class Collector final : public Emitter {
+      public:
+        void emit(const Record& record, const Route&) override { lines.emplace_back(record.raw); }
+        void emit_new(std::string_view json, const Origin&, const Route&) override {
+            lines.emplace_back(json);
+        }
+        void reject(const Record&, std::string_view) override {}
+        std::vector<std::string> lines;
+    };
 
     SequenceOptions options_;
     TimeExtractor times_;
@@ -65,6 +87,9 @@ class Sequence final : public Operator {
     std::unique_ptr<sequence::Engine> engine_;
     std::unique_ptr<io::RecordSink> timeouts_;
     std::unique_ptr<io::RecordSink> late_;
+    std::unique_ptr<Collector> expect_;
+    std::unique_ptr<io::RecordSink> explain_out_;
+    std::string expected_text_;
     std::vector<Held> held_;
     std::vector<std::uint32_t> heap_; ///< indices into held_, min-heap by (time, arrival)
     std::vector<std::uint32_t> free_held_;
@@ -72,7 +97,6 @@ class Sequence final : public Operator {
     std::uint64_t late_count_ = 0;
     std::string reason_;
     std::string line_;
-    std::vector<std::size_t> offsets_;
 };
 
 } // namespace cep::ops

@@ -43,6 +43,16 @@ class SequenceCommand final : public Command {
                        "Write partial matches that exceeded their rule's 'within' to FILE")
             ->type_name("FILE");
         app.add_flag("--check", check_, "Load and compile the rules, print a summary, and exit");
+        app.add_option("--expect", expect_,
+                       "Test mode: compare the match records with FILE (NDJSON, as JSON values, in order) "
+                       "instead of writing them; exit 0 when equal, else print a diff and exit 1")
+            ->type_name("FILE");
+        app.add_option("--explain", explain_,
+                       "Trace what happens to the records and partial matches of key KEY (its bytes, as "
+                       "keyby writes it): each event, the stages it advanced, false conditions, timeouts")
+            ->type_name("KEY");
+        app.add_option("--explain-out", explain_out_, "Write the --explain trace to FILE instead of stderr")
+            ->type_name("FILE");
     }
 
     bool uses_event_time() const override { return true; }
@@ -87,6 +97,9 @@ class SequenceCommand final : public Command {
         options.time = common.time;
         options.timeouts = timeouts_;
         options.topic_filter = topic_filter_;
+        options.expect = expect_;
+        if (!explain_.empty()) options.explain = explain_;
+        options.explain_out = explain_out_;
         return std::make_unique<ops::Sequence>(std::move(options), schema);
     }
 
@@ -177,7 +190,7 @@ class SequenceCommand final : public Command {
     }
 
     std::vector<std::string> rules_files_;
-    std::string pattern_, key_, within_, id_, skip_, fire_, emit_, timeouts_;
+    std::string pattern_, key_, within_, id_, skip_, fire_, emit_, timeouts_, expect_, explain_, explain_out_;
     bool no_events_ = false;
     bool check_ = false;
     bool topic_filter_ = false;

@@ -33,23 +33,15 @@ std::uint32_t EventStore::add(const Record& record, Timestamp time, std::uint64_
         e.raw.assign(record.raw);
     else
         e.raw.clear();
-    // Captured values borrow the record's bytes: copy their text once, then point into the copy.
+    // Captured values borrow the record's bytes: copy their text.
     e.texts.clear();
     e.captured.resize(captures.size());
-    std::size_t bytes = 0;
-    for (Slot slot : captures)
-        bytes += record[slot].text.size();
-    e.texts.reserve(bytes);
+    e.offsets.resize(captures.size());
     for (std::size_t i = 0; i < captures.size(); ++i) {
         const Value& v = record[captures[i]];
         e.captured[i] = v;
+        e.offsets[i] = static_cast<std::uint32_t>(e.texts.size());
         e.texts.append(v.text);
-    }
-    std::size_t offset = 0;
-    for (Value& v : e.captured) {
-        const std::size_t size = v.text.size();
-        v.text = std::string_view(e.texts.data() + offset, size);
-        offset += size;
     }
     return id;
 }
@@ -255,7 +247,7 @@ bool Engine::stage_holds(const CompiledRule& rule, std::uint16_t stage, const Ru
         Value value;
         for (std::uint32_t n = run.node; n != none; n = nodes_[n].prev) {
             if (nodes_[n].stage == input.ref.stage) {
-                value = events_[nodes_[n].event].captured[input.ref.capture];
+                value = events_.capture(nodes_[n].event, input.ref.capture);
                 break;
             }
         }
@@ -328,6 +320,8 @@ void Engine::process_run(const CompiledRule& rule, const Run& run, bool is_start
         }
         const std::uint32_t event = current_event(rule);
         const std::uint32_t node = new_node(event, run.node, rule.nfa.states[source].stage);
+        if (tracing_ && rule.nfa.states[source].type != StateType::stop)
+            took_.push_back(rule.nfa.states[source].stage);
         const Timestamp start_time = is_start ? current_.time : run.start_time;
         const std::uint64_t start_seq = is_start ? current_.seq : run.start_seq;
         produced_.push_back({node, start_time, start_seq, edge.target});
@@ -345,12 +339,14 @@ void Engine::process_run(const CompiledRule& rule, const Run& run, bool is_start
             potential_.push_back(r);
         } else if (type == StateType::stop) {
             discard = true;
+            if (tracing_) stop_stage_ = rule.nfa.states[r.state].stage;
             release_run(r);
         } else {
             new_runs_.push_back(r);
         }
     }
     if (discard) {
+        if (tracing_) ++stopped_;
         // A negated stage's event arrived: this partial match and all it branched into end.
         for (std::size_t i = kept_from; i < new_runs_.size(); ++i)
             release_run(new_runs_[i]);
@@ -446,11 +442,16 @@ void Engine::resolve_matches(KeyState& key, RuleState& state, const CompiledRule
 
 bool Engine::fire(RuleState& state, const CompiledRule& rule) {
     ++state.matches;
-    if (rule.spec.fire.once) {
+    bool write = true;
+    if (rule.spec.fire.once)
         state.done = true;
-        return true;
-    }
-    return state.matches % rule.spec.fire.every == 0;
+    else
+        write = state.matches % rule.spec.fire.every == 0;
+    if (tracing_ && !write)
+        trace_notes_.push_back("match " + std::to_string(state.matches) + " not written (fire: every " +
+                               std::to_string(rule.spec.fire.every) + ")");
+    if (tracing_ && state.done) trace_notes_.push_back("fire: once, so the rule is done for this key");
+    return write;
 }
 
 void Engine::finish_state(RuleState& state) {
@@ -494,7 +495,7 @@ void Engine::step_counting(KeyState& key, RuleState& state, const CompiledRule& 
     if (rule.within_events > 0) {
         // Count window: the counted events must lie within the last `within_events` events.
         while (!state.items.empty() && state.seen - state.items.front().index >= rule.within_events) {
-            if (out.timeouts) {
+            if (out.timeouts || tracing_) {
                 collect_items(state.items, 0);
                 write_record(key, rule, state.items.front().time, state.items.back().time, current_.time, out,
                              true);
@@ -584,7 +585,7 @@ void Engine::advance_state(KeyState& key, RuleState& state, Timestamp watermark,
         // Sliding window: an event older than `within` can no longer be part of a match; the
         // partial match that began with it timed out.
         while (!state.items.empty() && saturating_add(state.items.front().time, rule.within) <= watermark) {
-            if (out.timeouts) {
+            if (out.timeouts || tracing_) {
                 collect_items(state.items, 0);
                 write_record(key, rule, state.items.front().time, state.items.back().time,
                              saturating_add(state.items.front().time, rule.within), out, true);
@@ -608,7 +609,7 @@ void Engine::advance_state(KeyState& key, RuleState& state, Timestamp watermark,
             potential_.push_back(run);
             continue;
         }
-        if (out.timeouts && run.node != none) {
+        if ((out.timeouts || tracing_) && run.node != none) {
             collect_run(run.node);
             write_record(key, rule, run.start_time, events_[nodes_[run.node].event].time, at, out, true);
         }
@@ -633,7 +634,18 @@ void Engine::fire_timers(Timestamp watermark, const Outputs& out) {
         RuleState* state = find_rule(key, timer.rule);
         if (state == nullptr || state->timer != timer.at) continue;
         state->timer = max_timestamp;
+        tracing_ = explain_ && key.key == explain_->key;
         advance_state(key, *state, watermark, out);
+        if (tracing_ && !trace_notes_.empty()) {
+            std::string line =
+                "[" + key.key + "] event time reached " + time_text(std::min(watermark, timer.at));
+            line += ": " + program_.rules[state->rule].spec.id + ": ";
+            for (std::size_t i = 0; i < trace_notes_.size(); ++i)
+                line += (i ? "; " : "") + trace_notes_[i];
+            trace_notes_.clear();
+            explain_->write(line);
+        }
+        tracing_ = false;
         register_timer(key, timer.key, *state);
         // Drop what is left empty.
         if (state->runs.empty() && state->completed.empty() && state->items.empty() && !state->done &&
@@ -681,14 +693,20 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
         group_rules_.clear();
         for (std::uint32_t r : triggered_)
             if (program_.rules[r].key_group == g) group_rules_.push_back(r);
-        if (group_rules_.empty() && tables_[g]->empty()) continue;
+        if (group_rules_.empty() && tables_[g]->empty() && !explain_) continue;
         std::string_view key;
         if (group.extractor) {
             if (group.extractor->missing(record)) continue; // rules keyed by it do not see the record
             key = group.extractor->key(record, key_buffer_);
         }
+        tracing_ = explain_ && key == explain_->key;
+        if (tracing_) explain_->write(explain_prefix(record, time));
         const std::uint32_t index = find_or_add_key(g, key, record, !group_rules_.empty());
-        if (index == none) continue;
+        if (index == none) {
+            if (tracing_) trace_not_started(g, nullptr);
+            tracing_ = false;
+            continue;
+        }
         KeyState* ks = &key_states_[index];
         ks->last_time = time;
         // States for the rules this event starts, then every state of the key in rule order.
@@ -701,12 +719,16 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
                 ks->rules.insert(it, std::move(fresh));
             }
         }
+        if (tracing_) trace_not_started(g, ks);
         std::size_t kept = 0;
         for (std::size_t i = 0; i < ks->rules.size(); ++i) {
             RuleState& state = ks->rules[i];
             const CompiledRule& rule = program_.rules[state.rule];
             const bool triggered = std::binary_search(group_rules_.begin(), group_rules_.end(), state.rule);
-            if (triggered || applies(rule, time, current_.topic)) step(*ks, state, triggered, out);
+            const bool applied = triggered || applies(rule, time, current_.topic);
+            const std::size_t runs_before = state.runs.size();
+            if (applied) step(*ks, state, triggered, out);
+            if (tracing_) trace_step(state, triggered, applied, runs_before);
             const bool empty = state.runs.empty() && state.completed.empty() && state.items.empty() &&
                                !state.done && state.matches % rule.spec.fire.every == 0;
             if (empty) continue;
@@ -716,6 +738,7 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
         }
         ks->rules.resize(kept);
         if (ks->rules.empty()) erase_key(index);
+        tracing_ = false;
     }
     // An event no rule kept is forgotten now.
     if (current_.stored != none) events_.drop_if_unused(current_.stored);
@@ -730,6 +753,191 @@ std::uint64_t Engine::partial_matches() const {
             n += s.runs.size() + s.completed.size() + (s.items.empty() ? 0 : 1);
     }
     return n;
+}
+
+// ---- --explain ----
+
+void Engine::set_explain(std::string key, std::function<void(std::string_view)> write) {
+    explain_ = Explain{std::move(key), std::move(write)};
+}
+
+bool Engine::explains(const Record& record) {
+    if (!explain_) return false;
+    for (const KeyGroup& group : program_.key_groups) {
+        if (!group.extractor) {
+            if (explain_->key.empty()) return true;
+            continue;
+        }
+        if (group.extractor->missing(record)) continue;
+        if (group.extractor->key(record, key_buffer_) == explain_->key) return true;
+    }
+    return false;
+}
+
+void Engine::explain_line(const std::string& text) {
+    if (explain_) explain_->write(text);
+}
+
+std::string Engine::explain_prefix(const Record& record, Timestamp time) const {
+    std::string line = "[" + explain_->key + "] " + time_text(time) + " ";
+    line += record.origin.source;
+    line += ':';
+    line += std::to_string(record.origin.line);
+    return line;
+}
+
+std::string Engine::time_text(Timestamp time) const {
+    std::string text;
+    times_.append_json(text, time);
+    if (text.size() >= 2 && text.front() == '"') text = text.substr(1, text.size() - 2);
+    return text;
+}
+
+std::string Engine::condition_text(const CompiledRule& rule, std::uint16_t stage) const {
+    const StageCondition& sc =
+        rule.spec.kind == RuleKind::sequence ? rule.stage_conds[stage] : rule.parts[stage].cond;
+    return sc.bound ? program_.bound[sc.id].expression.source()
+                    : program_.conditions.expression(sc.id).source();
+}
+
+void Engine::trace_state(const RuleState& state, const char* prefix) {
+    const CompiledRule& rule = program_.rules[state.rule];
+    std::string line = std::string(prefix) + rule.spec.id + ": ";
+    if (state.done) {
+        explain_->write(line + "done (fire: once)");
+        return;
+    }
+    if (rule.spec.kind != RuleKind::sequence) {
+        for (std::uint32_t p = 0; p < rule.parts.size(); ++p) {
+            std::uint64_t have = 0;
+            for (const Item& item : state.items)
+                have += item.part == p;
+            line += (p ? ", " : "") + rule.parts[p].name + " " + std::to_string(have) + "/" +
+                    std::to_string(rule.parts[p].count);
+        }
+        explain_->write(line);
+        return;
+    }
+    std::vector<std::string> waiting;
+    for (const Run& run : state.runs) {
+        const NfaState& ns = rule.nfa.states[run.state];
+        std::string what =
+            ns.type == StateType::pending
+                ? "waiting for 'within' to pass without " + rule.stage_names[ns.stage]
+                : "waiting at " + rule.stage_names[ns.stage] + " (" + condition_text(rule, ns.stage) + ")";
+        what += " since " + time_text(run.start_time);
+        if (std::find(waiting.begin(), waiting.end(), what) == waiting.end())
+            waiting.push_back(std::move(what));
+    }
+    if (!state.completed.empty())
+        waiting.push_back(std::to_string(state.completed.size()) +
+                          " match(es) held until earlier partial matches resolve (skip strategy)");
+    if (waiting.empty()) waiting.push_back("no partial match");
+    for (std::size_t i = 0; i < waiting.size(); ++i)
+        line += (i ? "; " : "") + waiting[i];
+    explain_->write(line);
+}
+
+void Engine::trace_step(const RuleState& state, bool triggered, bool applied, std::size_t runs_before) {
+    const CompiledRule& rule = program_.rules[state.rule];
+    std::string line = "  " + rule.spec.id + ": ";
+    auto finish = [&] {
+        for (const auto& note : trace_notes_)
+            line += "; " + note;
+        trace_notes_.clear();
+        took_.clear();
+        stopped_ = 0;
+        explain_->write(line);
+    };
+    if (!applied) {
+        const bool topic = topic_filter_ && rule.topic >= 0 && rule.topic != current_.topic;
+        line += topic ? "not seen (the record is not of topic " + program_.topics[rule.topic] + ")"
+                      : "not seen (outside the rule's active schedule)";
+        return finish();
+    }
+    if (rule.spec.kind != RuleKind::sequence) {
+        for (std::uint32_t p = 0; p < rule.parts.size(); ++p) {
+            const bool holds = program_.conditions.test(rule.parts[p].cond.id, *current_.record);
+            std::uint64_t have = 0;
+            for (const Item& item : state.items)
+                have += item.part == p;
+            line += (p ? "; " : "") + rule.parts[p].name + ": " +
+                    (holds ? "counted"
+                           : "(" + condition_text(rule, static_cast<std::uint16_t>(p)) + ") is false") +
+                    " (" + std::to_string(have) + "/" + std::to_string(rule.parts[p].count) + " held)";
+        }
+        return finish();
+    }
+    if (!took_.empty()) {
+        std::vector<std::uint16_t> stages = took_;
+        std::sort(stages.begin(), stages.end());
+        stages.erase(std::unique(stages.begin(), stages.end()), stages.end());
+        line += "taken by stage ";
+        for (std::size_t i = 0; i < stages.size(); ++i)
+            line += (i ? ", " : "") + rule.stage_names[stages[i]];
+        if (triggered && runs_before == 0) line += " (a new partial match)";
+    } else if (triggered && runs_before == 0) {
+        line += "started nothing";
+    } else {
+        line += "taken by no stage";
+    }
+    if (stopped_)
+        line += "; negated stage " + rule.stage_names[stop_stage_] + " ended " + std::to_string(stopped_) +
+                " partial match(es)";
+    line += "; " + std::to_string(state.runs.size()) + " partial match(es) open";
+    const bool waiting = took_.empty() && !state.runs.empty();
+    finish();
+    if (waiting) trace_state(state, "    ");
+}
+
+void Engine::trace_not_started(std::uint32_t group, const KeyState* key) {
+    std::size_t silent = 0;
+    for (std::uint32_t r : program_.key_groups[group].rules) {
+        if (key) {
+            bool has = false;
+            for (const RuleState& s : key->rules)
+                has = has || s.rule == r;
+            if (has) continue;
+        }
+        const CompiledRule& rule = program_.rules[r];
+        if (program_.key_groups[group].rules.size() > 20) {
+            ++silent;
+            continue;
+        }
+        std::string line = "  " + rule.spec.id + ": ";
+        if (!applies(rule, current_.time, current_.topic)) {
+            line += "not seen (other topic or outside the active schedule)";
+        } else {
+            line += "nothing to start: ";
+            std::vector<std::uint16_t> starts;
+            if (rule.spec.kind == RuleKind::sequence)
+                starts = rule.nfa.start_stages;
+            else
+                for (std::uint16_t p = 0; p < rule.parts.size(); ++p)
+                    starts.push_back(p);
+            for (std::size_t i = 0; i < starts.size(); ++i)
+                line += (i ? ", " : "") + std::string("(") + condition_text(rule, starts[i]) + ")";
+            line += starts.size() == 1 ? " is false" : " are false";
+        }
+        explain_->write(line);
+    }
+    if (silent) explain_->write("  " + std::to_string(silent) + " other rules: nothing to start");
+}
+
+void Engine::explain_open_state() {
+    if (!explain_) return;
+    bool any = false;
+    for (std::uint32_t g = 0; g < program_.key_groups.size(); ++g) {
+        const std::uint32_t index = tables_[g]->find(
+            explain_->key, XXH3_64bits(explain_->key.data(), explain_->key.size()), key_states_);
+        if (index == none) continue;
+        for (const RuleState& state : key_states_[index].rules) {
+            if (!any) explain_->write("[" + explain_->key + "] at the end of the input:");
+            any = true;
+            trace_state(state, "  ");
+        }
+    }
+    if (!any) explain_->write("[" + explain_->key + "] at the end of the input: no state held");
 }
 
 // ---- output ----
@@ -813,7 +1021,7 @@ void Engine::write_record(const KeyState& key, const CompiledRule& rule, Timesta
                     Value value;
                     for (auto it = engine_.match_events_.rbegin(); it != engine_.match_events_.rend(); ++it) {
                         if (it->first != p.ref.stage) continue;
-                        value = engine_.events_[it->second].captured[p.ref.capture];
+                        value = engine_.events_.capture(it->second, p.ref.capture);
                         break;
                     }
                     append_value(out, value, json);
@@ -853,6 +1061,12 @@ void Engine::write_record(const KeyState& key, const CompiledRule& rule, Timesta
         line += '}';
     }
     line += '}';
+    if (tracing_) {
+        std::string note = timeout ? "partial match since " + time_text(start) + " timed out"
+                                   : "MATCH written (" + time_text(start) + " .. " + time_text(end) + ")";
+        if (timeout && !out.timeouts) note += " (dropped: no --timeouts)";
+        trace_notes_.push_back(std::move(note));
+    }
     if (timeout) {
         if (out.timeouts) out.timeouts->write(line, key.key);
         return;

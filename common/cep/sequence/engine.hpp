@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,7 +43,10 @@ class EventStore {
         bool free = false;
         std::string raw;
         std::string texts; ///< bytes of captured strings, objects and arrays
+        /// Captured values; their text lives in `texts` at `offsets` (read them with capture(),
+        /// since moving an Event may move a short `texts` and leave views behind).
         std::vector<Value> captured;
+        std::vector<std::uint32_t> offsets;
     };
 
     std::uint32_t add(const Record& record, Timestamp time, std::uint64_t seq,
@@ -62,6 +66,13 @@ class EventStore {
         if (events_[id].refs == 0 && !events_[id].free) recycle(id);
     }
     const Event& operator[](std::uint32_t id) const { return events_[id]; }
+    /// Captured value `index` of event `id`.
+    Value capture(std::uint32_t id, std::uint32_t index) const {
+        const Event& e = events_[id];
+        Value v = e.captured[index];
+        v.text = std::string_view(e.texts.data() + e.offsets[index], v.text.size());
+        return v;
+    }
     std::size_t live() const { return events_.size() - free_.size(); }
     std::size_t memory() const;
 
@@ -145,6 +156,17 @@ class Engine {
     /// not_followed_by matches.
     void advance(Timestamp watermark, const Outputs& out);
 
+    /// --explain KEY: trace what happens to the records and partial matches of one key (the
+    /// key's bytes, as Route::key), one line at a time through `write`.
+    void set_explain(std::string key, std::function<void(std::string_view)> write);
+    /// Whether `record` has the explained key under some rule's key paths.
+    bool explains(const Record& record);
+    /// Writes a trace line for the explained key (used by the operator for held and late records).
+    void explain_line(const std::string& text);
+    const TimeExtractor& times() const { return times_; }
+    /// Traces the partial matches the explained key still holds.
+    void explain_open_state();
+
     /// Partial matches held (runs, counted events and held-back matches).
     std::uint64_t partial_matches() const;
     std::uint64_t keys() const { return live_keys_; }
@@ -160,6 +182,13 @@ class Engine {
     class Table; // per key group: key bytes -> KeyState index
 
     bool applies(const CompiledRule& rule, Timestamp time, int topic) const;
+    std::string explain_prefix(const Record& record, Timestamp time) const;
+    std::string condition_text(const CompiledRule& rule, std::uint16_t stage) const;
+    /// A time as the input writes it, without JSON quotes.
+    std::string time_text(Timestamp time) const;
+    void trace_step(const RuleState& state, bool triggered, bool applied, std::size_t runs_before);
+    void trace_not_started(std::uint32_t group, const KeyState* key);
+    void trace_state(const RuleState& state, const char* prefix);
     int topic_of(const Record& record);
     std::uint32_t current_event(const CompiledRule& rule);
 
@@ -237,6 +266,19 @@ class Engine {
     std::vector<std::pair<std::uint16_t, std::uint32_t>> match_events_; // (stage, event)
     std::string last_source_;
     int last_topic_ = -1;
+
+    // --explain
+    struct Explain {
+        std::string key;
+        std::function<void(std::string_view)> write;
+    };
+    std::optional<Explain> explain_;
+    bool tracing_ = false; ///< the record being processed has the explained key
+    std::vector<std::uint16_t> took_;
+    std::uint32_t stopped_ = 0;
+    std::uint16_t stop_stage_ = 0;
+    std::vector<std::string> trace_notes_;
+    std::string trace_;
 };
 
 } // namespace cep::sequence
