@@ -7,9 +7,20 @@
 namespace cep {
 
 TimeExtractor::TimeExtractor(const TimeOptions& options, Schema& schema)
-    : slot_(schema.add(options.path)), path_text_(options.path), unit_(options.unit) {}
+    : from_source_(options.path == source_time_path),
+      slot_(from_source_ ? 0 : schema.add(options.path)), path_text_(options.path), unit_(options.unit) {}
 
 std::optional<Timestamp> TimeExtractor::extract(const Record& record, std::string& reason) {
+    if (from_source_) {
+        if (record.source_time) {
+            // Kafka timestamps are epoch milliseconds; outputs write them as numbers.
+            seen_ = true;
+            numeric_ = true;
+            return record.source_time;
+        }
+        reason = "no Kafka message timestamp for --time @kafka (the record is not from a Kafka input)";
+        return std::nullopt;
+    }
     const Value& value = record[slot_];
     switch (value.kind) {
     case Kind::string: {

@@ -12,8 +12,11 @@
 
 namespace cep {
 
+/// `--time @kafka`: the event time is the Kafka message timestamp, not a field.
+inline constexpr std::string_view source_time_path = "@kafka";
+
 struct TimeOptions {
-    std::string path = "ts";
+    std::string path = "ts"; ///< a field path, or source_time_path
     TimeUnit unit = TimeUnit::ms;  ///< unit of numeric times
     Duration max_delay = 0;         ///< watermark = max event time seen - max_delay - 1ns
     std::optional<Duration> idle_timeout;
@@ -32,7 +35,11 @@ class TimeExtractor {
     void append_json(std::string& out, Timestamp time) const;
     const std::string& path_text() const { return path_text_; }
 
+    /// True for `--time @kafka`: times come from Record::source_time, no slot is read.
+    bool from_source() const { return from_source_; }
+
   private:
+    bool from_source_;
     Slot slot_;
     std::string path_text_;
     TimeUnit unit_;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <optional>
+#include <span>
 #include <string_view>
 
 namespace cep {
@@ -55,6 +56,17 @@ class Operator {
     }
     /// End of input: emit everything still held back.
     virtual void finish(Emitter& out) { (void)out; }
+    /// A Kafka consumer-group rebalance took `partitions` of `topic` (which has
+    /// `partition_count`) away from this process: records with keys in them now go to another
+    /// member. An operator keyed like the topic (key -> kafka_partition(key, partition_count))
+    /// may emit or drop that state here. The default keeps it (see KAFKA in cep(7)).
+    virtual void on_partitions_revoked(std::string_view topic, std::span<const std::int32_t> partitions,
+                                       std::int32_t partition_count, Emitter& out) {
+        (void)topic;
+        (void)partitions;
+        (void)partition_count;
+        (void)out;
+    }
     /// Writes the operator's state so that restore() on a fresh operator continues identically.
     /// Stateless operators write nothing.
     virtual void snapshot(std::ostream& out) const { (void)out; }

@@ -6,6 +6,7 @@
 #include "cep/control.hpp"
 #include "cep/diagnostics.hpp"
 #include "cep/event_time.hpp"
+#include "cep/io/kafka_config.hpp"
 #include "cep/operator.hpp"
 #include "cep/schema.hpp"
 
@@ -36,6 +37,8 @@ struct CommonOptions {
     std::string time_unit = "ms";
     std::string max_delay, idle_timeout;
     ControlOutput watermarks = ControlOutput::automatic;
+    /// -b, -G, -X, --offset, --exit-at-end, --kafka-outage-limit: for kafka: inputs and outputs.
+    io::KafkaOptions kafka;
 };
 
 class Command {

@@ -1,10 +1,13 @@
 #include "cep/cli/driver.hpp"
 
 #include "cep/errors.hpp"
-#include "cep/io/line_reader.hpp"
+#include "cep/io/kafka_sink.hpp"
+#include "cep/io/kafka_source.hpp"
+#include "cep/io/record_source.hpp"
 #include "cep/record_parser.hpp"
 #include "cep/time.hpp"
 
+#include <algorithm>
 #include <unistd.h>
 
 namespace cep::cli {
@@ -32,14 +35,25 @@ void SinkEmitter::flush_control() {
     for (auto& sink : sinks_) sink->flush();
 }
 
+void SinkEmitter::flush() {
+    flush_control();
+    for (auto& sink : sinks_) sink->flush();
+}
+
 void SinkEmitter::close() {
     for (auto& sink : sinks_) sink->close();
 }
 
-std::vector<std::unique_ptr<io::RecordSink>> open_outputs(const std::string& spec, std::uint32_t partitions) {
+std::unique_ptr<io::RecordSink> open_output(const std::string& spec, const io::KafkaOptions& kafka) {
+    if (io::is_kafka_spec(spec)) return io::open_kafka_sink(io::resolve_kafka_endpoint(spec, kafka));
+    return io::open_sink(spec);
+}
+
+std::vector<std::unique_ptr<io::RecordSink>> open_outputs(const std::string& spec, std::uint32_t partitions,
+                                                          const io::KafkaOptions& kafka) {
     std::vector<std::unique_ptr<io::RecordSink>> sinks;
     if (partitions == 0) {
-        sinks.push_back(io::open_sink(spec));
+        sinks.push_back(open_output(spec, kafka));
         return sinks;
     }
     const auto marker = spec.find("{p}");
@@ -48,7 +62,7 @@ std::vector<std::unique_ptr<io::RecordSink>> open_outputs(const std::string& spe
     for (std::uint32_t p = 0; p < partitions; ++p) {
         std::string name = spec;
         name.replace(marker, 3, std::to_string(p));
-        sinks.push_back(io::open_sink(name));
+        sinks.push_back(open_output(name, kafka));
     }
     return sinks;
 }
@@ -75,9 +89,28 @@ class DropTracker {
 
 } // namespace
 
+/// Opens one input: a kafka: name, or a file / `-` read through a LineReader.
+std::unique_ptr<io::RecordSource> open_input(const std::string& spec, const CommonOptions& common) {
+    if (io::is_kafka_spec(spec))
+        return io::open_kafka_source(io::resolve_kafka_endpoint(spec, common.kafka), common.max_line_bytes);
+    return std::make_unique<io::LineRecordSource>(io::open_byte_source(spec), common.max_line_bytes);
+}
+
 int run(const std::string& program, Command& command, const CommonOptions& common) {
+    std::vector<std::string> inputs = common.inputs;
+    if (inputs.empty()) inputs.emplace_back("-");
+    const bool kafka = std::any_of(inputs.begin(), inputs.end(), io::is_kafka_spec) ||
+                       io::is_kafka_spec(common.output) || io::is_kafka_spec(common.dead_letter);
+    // Names are checked before anything is opened, so a typo is a usage error (exit 2).
+    for (std::string spec : {common.output, common.dead_letter}) {
+        if (const auto marker = spec.find("{p}"); marker != std::string::npos) spec.replace(marker, 3, "0");
+        if (io::is_kafka_spec(spec)) io::check_kafka_output(io::resolve_kafka_endpoint(spec, common.kafka));
+    }
+    for (const auto& spec : inputs)
+        if (io::is_kafka_spec(spec)) io::check_kafka_input(io::resolve_kafka_endpoint(spec, common.kafka));
+
     std::unique_ptr<io::RecordSink> dead_letter;
-    if (!common.dead_letter.empty()) dead_letter = io::open_sink(common.dead_letter);
+    if (!common.dead_letter.empty()) dead_letter = open_output(common.dead_letter, common.kafka);
     Diagnostics diagnostics(program, common.on_error, std::move(dead_letter));
     if (auto code = command.run_directly(common, diagnostics)) {
         diagnostics.finish();
@@ -91,7 +124,8 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
     DropTracker drops(control_output && !command.uses_event_time(), common.time, schema);
     RecordParser parser(schema, common.strict);
     Counters counters;
-    SinkEmitter out(open_outputs(common.output, command.output_partitions()), counters, diagnostics, control_output);
+    SinkEmitter out(open_outputs(common.output, command.output_partitions(), common.kafka), counters,
+                    diagnostics, control_output);
 
     std::optional<StatsReporter::Clock::duration> interval;
     if (!common.stats_interval.empty()) interval = std::chrono::nanoseconds(*parse_duration(common.stats_interval));
@@ -103,59 +137,89 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
     int poll_ms = -1;
     if (common.time.idle_timeout) poll_ms = static_cast<int>(std::max<Duration>(*common.time.idle_timeout / 1'000'000, 1));
     if (control_output) poll_ms = poll_ms < 0 ? 100 : std::min(poll_ms, 100);
+    // With Kafka, SIGINT/SIGTERM end the run cleanly (drain, commit, close), so waiting inputs
+    // wake up regularly to notice a signal, and Kafka inputs to commit while idle.
+    if (kafka) {
+        io::install_stop_handlers();
+        poll_ms = poll_ms < 0 ? 200 : std::min(poll_ms, 200);
+    }
     auto last_input = std::chrono::steady_clock::now();
 
-    std::vector<std::string> inputs = common.inputs;
-    if (inputs.empty()) inputs.emplace_back("-");
     ParseFailure failure;
+    const auto report_bad = [&](const Origin& origin, std::string_view reason, std::string_view raw) {
+        ++counters.records_in;
+        diagnostics.data_error(origin, 0, reason, raw);
+        counters.errors = diagnostics.errors();
+    };
+    std::vector<std::unique_ptr<io::RecordSource>> finished;
     try {
         for (const auto& input : inputs) {
-            std::unique_ptr<io::ByteSource> source;
+            if (io::stop_requested()) break;
+            std::unique_ptr<io::RecordSource> source;
             try {
-                source = io::open_byte_source(input);
+                source = open_input(input, common);
             } catch (const RuntimeError& e) {
                 diagnostics.input_error(input, e.what());
                 continue;
             }
-            io::LineReader reader(std::move(source), common.max_line_bytes);
-            const std::string& name = reader.source().name();
-            io::LineReader::Line block;
+            const std::string& name = source->name();
+            // A rebalance takes partitions away: what was emitted for them goes out before
+            // their offsets are committed, and the operator hears of it.
+            source->on_revoke([&](const io::RevokedPartitions& revoked) {
+                op->on_partitions_revoked(revoked.topic, revoked.partitions, revoked.partition_count, out);
+                out.flush();
+            });
+            io::Block block;
             bool input_done = false;
             while (!input_done) {
-                const auto status = reader.next_block(block, poll_ms);
+                if (io::stop_requested()) break;
+                const auto status = source->next_block(block, poll_ms);
                 const auto now = std::chrono::steady_clock::now();
                 switch (status) {
-                case io::LineReader::Status::end: input_done = true; continue;
-                case io::LineReader::Status::source_error:
-                    diagnostics.input_error(name, reader.error());
+                case io::RecordSource::Status::end: input_done = true; continue;
+                case io::RecordSource::Status::source_error:
+                    diagnostics.input_error(name, source->error());
                     input_done = true;
                     continue;
-                case io::LineReader::Status::idle: {
+                case io::RecordSource::Status::idle: {
                     const Duration idle_for = std::chrono::nanoseconds(now - last_input).count();
                     if (common.time.idle_timeout && idle_for >= *common.time.idle_timeout) op->on_idle(idle_for, out);
                     out.flush_control();
+                    // A quiet Kafka stream: what was emitted reaches the reader now, not when a
+                    // buffer fills, and offsets are committed once it has.
+                    if (kafka) out.flush();
+                    if (source->commit_due()) {
+                        out.flush();
+                        source->commit();
+                    }
                     continue;
                 }
-                case io::LineReader::Status::too_long:
-                    ++counters.records_in;
-                    diagnostics.data_error(Origin{name, block.number}, 0,
-                                           "line longer than --max-line-bytes (" +
-                                               std::to_string(common.max_line_bytes) + "); raw text truncated",
-                                           block.text);
-                    counters.errors = diagnostics.errors();
+                case io::RecordSource::Status::bad_record:
+                    report_bad(block.origin, block.reason, block.text);
                     continue;
-                case io::LineReader::Status::line: break;
+                case io::RecordSource::Status::block: break;
                 }
                 if (poll_ms >= 0) last_input = now;
                 // One simdjson pass over the whole block, then the lines one by one.
                 parser.begin_batch(block.text);
                 std::string_view rest = block.text;
-                std::uint64_t line_number = block.number;
+                std::uint64_t line_number = block.first_line;
+                std::size_t index = 0; // into block.lines, when the source has metadata
+                const bool meta = !block.lines.empty();
+                // Once per block, not per record: progress needs no finer grain.
+                const std::uint64_t position = source->position();
+                const std::optional<std::uint64_t> size = source->size();
                 while (!rest.empty()) {
                     const std::size_t newline = rest.find('\n');
                     std::string_view text = rest.substr(0, newline);
                     rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
-                    const Origin origin{name, line_number++};
+                    Origin origin{name, line_number++};
+                    std::optional<Timestamp> source_time;
+                    if (meta) {
+                        const io::LineMeta& line = block.lines[index++];
+                        origin = Origin{line.source, line.line};
+                        if (line.time_ms) source_time = *line.time_ms * nanos_per_milli;
+                    }
                     if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
                     if (text.find_first_not_of(" \t") == std::string_view::npos) continue; // blank
                     if (is_control(text)) {
@@ -166,33 +230,42 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                             continue;
                         }
                     }
-                    ++counters.records_in;
                     if (text.size() > common.max_line_bytes) {
                         parser.skip_in_batch(text);
-                        diagnostics.data_error(origin, 0,
-                                               "line longer than --max-line-bytes (" +
-                                                   std::to_string(common.max_line_bytes) + "); raw text truncated",
-                                               text.substr(0, 1024));
-                        counters.errors = diagnostics.errors();
+                        report_bad(origin, io::too_long_reason(common.max_line_bytes), text.substr(0, 1024));
                         continue;
                     }
+                    ++counters.records_in;
                     if (!parser.parse_in_batch(text, failure)) {
                         diagnostics.data_error(origin, failure.column, failure.reason, text);
                         counters.errors = diagnostics.errors();
                         continue;
                     }
-                    const Record record{text, parser.slots(), origin};
+                    const Record record{text, parser.slots(), origin, source_time};
                     const std::uint64_t out_before = counters.records_out;
                     op->push(record, out);
                     if (drops.enabled()) drops.after_push(record, counters.records_out != out_before, out);
-                    reporter.tick(counters, reader.source().position(), reader.source().size());
+                    reporter.tick(counters, position, size);
                 }
-                reader.lines_consumed(line_number - block.number);
+                source->lines_consumed(line_number - block.first_line);
+                // Commit after write: offsets go to the group only once what the records
+                // produced is flushed (delivered, for a Kafka output).
+                if (source->commit_due()) {
+                    out.flush();
+                    source->commit();
+                }
             }
-            counters.bytes_in += reader.source().position();
+            counters.bytes_in += source->position();
+            // Kafka inputs are committed and closed only after the operator has emitted what it
+            // holds and the outputs are closed (delivered): commit after write, to the end.
+            if (io::is_kafka_spec(input)) finished.push_back(std::move(source));
         }
         op->finish(out);
         out.close();
+        for (auto& source : finished) {
+            source->on_revoke(nullptr); // the outputs are closed; nothing is left to write
+            source->close();
+        }
     } catch (const BrokenPipe&) {
         // The reader left (`| head`): a normal end, not an error.
         diagnostics.finish();

@@ -4,6 +4,7 @@
 #include "cep/cli/command.hpp"
 #include "cep/control.hpp"
 #include "cep/diagnostics.hpp"
+#include "cep/io/kafka_config.hpp"
 #include "cep/io/sink.hpp"
 #include "cep/stats.hpp"
 
@@ -31,6 +32,9 @@ class SinkEmitter final : public Emitter {
     /// The input went idle: writes pending control records and flushes the outputs, so results
     /// emitted while idle reach the reader now.
     void flush_control();
+    /// Writes pending control records and flushes every output (Kafka: waits for delivery), so
+    /// that what was emitted so far is downstream before input offsets are committed.
+    void flush();
     void close();
     bool control_output() const { return control_output_; }
 
@@ -59,8 +63,12 @@ class SinkEmitter final : public Emitter {
     Pending progress_, watermark_;
 };
 
+/// Opens one output: a file, `-`, or a Kafka topic (`kafka:...`, with the Kafka flags).
+std::unique_ptr<io::RecordSink> open_output(const std::string& spec, const io::KafkaOptions& kafka);
+
 /// Opens the outputs a command asks for: one, or N with `{p}` in the name replaced by 0..N-1.
-std::vector<std::unique_ptr<io::RecordSink>> open_outputs(const std::string& spec, std::uint32_t partitions);
+std::vector<std::unique_ptr<io::RecordSink>> open_outputs(const std::string& spec, std::uint32_t partitions,
+                                                          const io::KafkaOptions& kafka = {});
 
 /// Runs `command` with the shared record driver (or its own run_directly). Returns the exit code.
 int run(const std::string& program, Command& command, const CommonOptions& common);

@@ -18,7 +18,8 @@ namespace cep::cli {
 namespace {
 
 void add_time_options(CLI::App& app, CommonOptions& common, bool event_time_tool) {
-    app.add_option("--time", common.time.path, "Event-time field: an RFC 3339 string or an epoch number")
+    app.add_option("--time", common.time.path,
+                   "Event-time field: an RFC 3339 string or an epoch number (@kafka: the message timestamp)")
         ->type_name("PATH")
         ->default_str("ts");
     app.add_option("--time-unit", common.time_unit, "Unit of numeric event times")
@@ -58,7 +59,7 @@ void resolve_time_options(CommonOptions& common) {
         common.time.idle_timeout = *idle;
     }
     try {
-        (void)parse_path(common.time.path);
+        if (common.time.path != source_time_path) (void)parse_path(common.time.path);
     } catch (const SyntaxError& e) {
         throw UsageError("--time: bad path '" + common.time.path + "': " + e.what());
     }
@@ -156,6 +157,7 @@ int main(std::string_view tool_name, int argc, char** argv) {
     command->add_options(app);
     add_common_options(app, common);
     add_time_options(app, common, command->uses_event_time());
+    io::add_kafka_options(app, common.kafka);
     // Before parsing: a tool with required options (cep-keyby -k) must still print its table.
     for (int i = 1; i < argc; ++i) {
         if (std::string_view(argv[i]) == "--cep-options-json") {
@@ -181,6 +183,7 @@ int main(std::string_view tool_name, int argc, char** argv) {
         if (!common.stats_interval.empty() && !parse_duration(common.stats_interval))
             throw UsageError("--stats-interval: not a duration: '" + common.stats_interval + "' (try 5s, 1m)");
         resolve_time_options(common);
+        io::check_kafka_options(common.kafka);
         command->configure(common);
         return run(program, *command, common);
     } catch (const SyntaxError& e) {
