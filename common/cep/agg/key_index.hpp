@@ -5,6 +5,7 @@
 // probe rarely touches a key that does not match.
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,8 +20,26 @@ class KeyIndex {
         bool inserted;
     };
 
-    /// Finds `key` (whose hash is `hash`) or adds it with the next index.
-    Found insert(std::string_view key, std::uint64_t hash);
+    /// Finds `key` (whose hash is `hash`) or adds it with the next index. The probe for a key
+    /// that is present is inline: it is the per-record path of grouping.
+    Found insert(std::string_view key, std::uint64_t hash) {
+        if (!slots_.empty()) {
+            const std::size_t mask = slots_.size() - 1;
+            const std::uint64_t tag = hash & 0xffffffff00000000ULL;
+            for (std::size_t i = static_cast<std::size_t>(hash) & mask;; i = (i + 1) & mask) {
+                const std::uint64_t slot = slots_[i];
+                if (slot == 0) break;
+                if ((slot & 0xffffffff00000000ULL) == tag) {
+                    const auto index = static_cast<std::uint32_t>((slot & 0xffffffffULL) - 1);
+                    const Entry& e = entries_[index];
+                    if (e.hash == hash && e.size == key.size() &&
+                        std::memcmp(arena_.data() + e.offset, key.data(), key.size()) == 0)
+                        return {index, false};
+                }
+            }
+        }
+        return {add(key, hash), true};
+    }
     std::optional<std::uint32_t> find(std::string_view key, std::uint64_t hash) const;
 
     std::string_view key(std::uint32_t index) const {
@@ -48,6 +67,8 @@ class KeyIndex {
         return (hash & 0xffffffff00000000ULL) | (static_cast<std::uint64_t>(index) + 1);
     }
     void grow();
+    /// Adds a key known to be absent.
+    std::uint32_t add(std::string_view key, std::uint64_t hash);
 
     std::vector<Entry> entries_;
     std::vector<std::uint64_t> slots_; // 0 = empty; else high 32 hash bits | (index + 1)

@@ -64,7 +64,7 @@ int order_of(Kind kind) {
 
 } // namespace
 
-void append_value_key(std::string& out, const Value& value) {
+void append_any_value_key(std::string& out, const Value& value) {
     switch (value.kind) {
     case Kind::missing:
         out += static_cast<char>(KeyTag::missing);

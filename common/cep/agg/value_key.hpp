@@ -12,6 +12,7 @@
 #include "cep/value.hpp"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -29,8 +30,23 @@ enum class KeyTag : std::uint8_t {
     object = 8,   ///< varint length, raw JSON text
 };
 
-/// Appends the canonical encoding of `value` to `out`.
-void append_value_key(std::string& out, const Value& value);
+/// Appends the canonical encoding of `value` to `out` (any kind).
+void append_any_value_key(std::string& out, const Value& value);
+
+/// Appends the canonical encoding of `value` to `out`. Short strings, the usual group keys,
+/// are encoded inline: this runs for every record and group field.
+inline void append_value_key(std::string& out, const Value& value) {
+    if (value.kind == Kind::string && value.text.size() < 0x80) {
+        const std::size_t at = out.size();
+        out.resize(at + 2 + value.text.size());
+        char* p = out.data() + at;
+        p[0] = static_cast<char>(KeyTag::string);
+        p[1] = static_cast<char>(value.text.size()); // a one-byte varint
+        std::memcpy(p + 2, value.text.data(), value.text.size());
+        return;
+    }
+    append_any_value_key(out, value);
+}
 
 /// Decodes the value at `pos` (advanced past it). Strings and raw JSON point into `key`.
 /// Throws RuntimeError on malformed input (only possible for bytes read from a sketch).
