@@ -3,16 +3,53 @@
 #include "cep/errors.hpp"
 #include "cep/json_writer.hpp"
 #include "cep/sequence/expect.hpp"
+#include "cep/sequence/loader.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <simdjson.h>
 #include <sstream>
+#include <sys/stat.h>
 
 namespace cep::ops {
+namespace {
+
+// SIGHUP only sets this flag; the record loop reloads (as kcat's handler only clears `run`).
+volatile std::sig_atomic_t hangup = 0;
+extern "C" void on_hangup(int) {
+    hangup = 1;
+}
+
+/// Two automata run the same way, so partial matches of one are valid in the other.
+bool same_shape(const sequence::CompiledRule& a, const sequence::CompiledRule& b, const sequence::Program& pa,
+                const sequence::Program& pb) {
+    if (a.spec.kind != b.spec.kind) return false;
+    if (pa.key_groups[a.key_group].paths != pb.key_groups[b.key_group].paths) return false;
+    if (a.spec.kind != sequence::RuleKind::sequence) {
+        if (a.parts.size() != b.parts.size()) return false;
+        for (std::size_t i = 0; i < a.parts.size(); ++i)
+            if (a.parts[i].name != b.parts[i].name || a.parts[i].count != b.parts[i].count) return false;
+        return true;
+    }
+    if (a.stage_names != b.stage_names || a.nfa.states.size() != b.nfa.states.size()) return false;
+    for (std::size_t i = 0; i < a.nfa.states.size(); ++i) {
+        const auto& sa = a.nfa.states[i];
+        const auto& sb = b.nfa.states[i];
+        if (sa.type != sb.type || sa.stage != sb.stage || sa.edges.size() != sb.edges.size()) return false;
+        for (std::size_t e = 0; e < sa.edges.size(); ++e)
+            if (sa.edges[e].action != sb.edges[e].action || sa.edges[e].target != sb.edges[e].target)
+                return false;
+    }
+    return true;
+}
+
+} // namespace
 
 Sequence::Sequence(SequenceOptions options, Schema& schema)
-    : options_(std::move(options)), times_(options_.time, schema), tracker_(options_.time.max_delay) {
+    : options_(std::move(options)), times_(options_.time, schema), tracker_(options_.time.max_delay),
+      schema_(schema) {
     program_ = std::make_unique<sequence::Program>(std::move(options_.rules), schema);
     engine_ = std::make_unique<sequence::Engine>(*program_, times_);
     engine_->set_topic_filter(options_.topic_filter);
@@ -37,11 +74,107 @@ Sequence::Sequence(SequenceOptions options, Schema& schema)
             std::fputc('\n', stderr);
         });
     }
+    if (!options_.rules_files.empty()) {
+        // Without a handler SIGHUP would end the process; with rules files it reloads them.
+        struct sigaction action {};
+        action.sa_handler = on_hangup;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        sigaction(SIGHUP, &action, nullptr);
+        rules_files_changed(); // remember the files as loaded
+    }
+}
+
+bool Sequence::rules_files_changed() {
+    std::vector<FileStamp> now;
+    for (const auto& path : options_.rules_files) {
+        FileStamp stamp;
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0) {
+            stamp.mtime_ns =
+                static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+            stamp.size = static_cast<std::int64_t>(st.st_size);
+            stamp.inode = static_cast<std::uint64_t>(st.st_ino);
+        }
+        now.push_back(stamp);
+    }
+    const bool changed = now != stamps_;
+    stamps_ = std::move(now);
+    return changed;
+}
+
+void Sequence::maybe_reload(bool idle) {
+    if (options_.rules_files.empty()) return;
+    bool wanted = false;
+    if (hangup) {
+        hangup = 0;
+        wanted = true;
+    }
+    // stat() costs a system call: every 4096 records, and whenever the input is idle.
+    if (options_.watch && (idle || ++since_watch_check_ % 4096 == 0) && rules_files_changed()) wanted = true;
+    if (wanted) reload();
+}
+
+bool Sequence::reload() {
+    rules_files_changed(); // a rejected file is not retried until it changes again
+    std::vector<sequence::RuleSpec> specs;
+    std::unique_ptr<sequence::Program> next;
+    try {
+        specs = sequence::load_rules_files(options_.rules_files);
+        if (options_.no_events)
+            for (auto& rule : specs)
+                rule.emit_events = false;
+        next = std::make_unique<sequence::Program>(specs, schema_, program_->captures.slots());
+    } catch (const UsageError& e) {
+        std::fprintf(stderr,
+                     "cep-sequence: rules not reloaded: %s\ncep-sequence: the previous rules keep running\n",
+                     e.what());
+        return false;
+    }
+    std::size_t unchanged = 0, kept = 0, reset = 0, removed = 0, added = 0;
+    std::vector<std::uint32_t> old_to_new(program_->rules.size(), sequence::none);
+    std::vector<bool> matched(next->rules.size(), false);
+    for (const auto& old : program_->rules) {
+        const auto it =
+            std::find_if(next->rules.begin(), next->rules.end(),
+                         [&](const sequence::CompiledRule& r) { return r.spec.id == old.spec.id; });
+        if (it == next->rules.end()) {
+            ++removed;
+            continue;
+        }
+        matched[it->index] = true;
+        const bool same = sequence::fingerprint(old.spec) == sequence::fingerprint(it->spec);
+        const bool keep = same || (it->spec.on_change == sequence::OnChange::keep &&
+                                   same_shape(old, *it, *program_, *next));
+        if (same)
+            ++unchanged;
+        else if (keep)
+            ++kept;
+        else
+            ++reset;
+        if (!same && !keep && it->spec.on_change == sequence::OnChange::keep)
+            std::fprintf(
+                stderr,
+                "cep-sequence: rule '%s' changed its key, stages or parts: its partial matches start over\n",
+                it->spec.id.c_str());
+        if (keep) old_to_new[old.index] = it->index;
+    }
+    for (bool m : matched)
+        added += !m;
+    engine_->rebind(*next, old_to_new);
+    program_ = std::move(next);
+    std::fprintf(
+        stderr,
+        "cep-sequence: rules reloaded: %zu unchanged, %zu changed and kept, %zu changed and reset, %zu "
+        "removed, %zu added\n",
+        unchanged, kept, reset, removed, added);
+    return true;
 }
 
 Sequence::~Sequence() = default;
 
 void Sequence::push(const Record& record, Emitter& out) {
+    maybe_reload(false);
     const auto time = times_.extract(record, reason_);
     if (!time) {
         out.reject(record, reason_);
@@ -117,9 +250,24 @@ void Sequence::release(Emitter& out) {
         const std::uint32_t index = heap_.back();
         heap_.pop_back();
         Held& h = held_[index];
+        const std::string_view raw(h.bytes.data(), h.raw_size);
+        if (h.slots.size() < schema_.slot_count()) {
+            // Held before a reload added fields: parse it again for the new rules.
+            if (!reparser_) reparser_ = std::make_unique<RecordParser>(schema_);
+            reparse_buffer_.assign(raw);
+            reparse_buffer_.append(simdjson::SIMDJSON_PADDING, ' ');
+            ParseFailure failure;
+            const std::string_view line(reparse_buffer_.data(), raw.size());
+            if (reparser_->parse(line, failure)) {
+                engine_->process(Record{line, reparser_->slots(), Origin{h.source, h.line}}, h.time,
+                                 outputs(out));
+                free_held_.push_back(index);
+                continue;
+            }
+        }
         for (std::size_t i = 0; i < h.slots.size(); ++i)
             h.slots[i].text = std::string_view(h.bytes.data() + h.offsets[i], h.slots[i].text.size());
-        const Record record{std::string_view(h.bytes.data(), h.raw_size), h.slots, Origin{h.source, h.line}};
+        const Record record{raw, h.slots, Origin{h.source, h.line}};
         engine_->process(record, h.time, outputs(out));
         free_held_.push_back(index);
     }
@@ -173,6 +321,7 @@ void Sequence::on_progress(Timestamp time, Emitter& out) {
 
 void Sequence::on_idle(Duration idle_for, Emitter& out) {
     (void)idle_for;
+    maybe_reload(true);
     // The input went quiet: nothing older than the newest record is still on its way.
     if (tracker_.max_seen() == min_timestamp || !tracker_.advance_to(tracker_.max_seen())) return;
     release(out);

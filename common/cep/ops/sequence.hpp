@@ -7,6 +7,7 @@
 #include "cep/event_time.hpp"
 #include "cep/io/sink.hpp"
 #include "cep/operator.hpp"
+#include "cep/record_parser.hpp"
 #include "cep/sequence/engine.hpp"
 #include "cep/sequence/program.hpp"
 
@@ -29,6 +30,12 @@ struct SequenceOptions {
     /// --explain KEY: trace that key's records and partial matches to --explain-out (stderr).
     std::optional<std::string> explain;
     std::string explain_out;
+    /// Where the rules came from, for reloading (empty with --pattern).
+    std::vector<std::string> rules_files;
+    /// --watch: reload when a rules file changes (checked when idle and every few thousand records).
+    bool watch = false;
+    /// --no-events, applied again to reloaded rules.
+    bool no_events = false;
 };
 
 class Sequence final : public Operator {
@@ -45,6 +52,13 @@ class Sequence final : public Operator {
     std::uint64_t late_records() const override { return late_count_; }
 
     const sequence::Program& program() const { return *program_; }
+
+    /// Reloads the rules files now (what SIGHUP and --watch trigger). Unchanged rules keep
+    /// their partial matches; changed ones keep them with `on_change: keep` when their shape
+    /// (key, stages and quantifiers, or parts) is the same, else start over; removed rules drop
+    /// their state; new rules start empty. A file that does not load or compile is rejected
+    /// with its file:line:col error and the running rules stay. Returns whether it reloaded.
+    bool reload();
 
   private:
     /// A record held until the watermark passes its time: its bytes and slots, copied.
@@ -63,6 +77,9 @@ class Sequence final : public Operator {
     /// Matches held records up to the watermark, in event-time order, then fires timeouts.
     void release(Emitter& out);
     void late(const Record& record, Timestamp time);
+    /// Reloads when SIGHUP arrived or (--watch) a rules file changed.
+    void maybe_reload(bool idle);
+    bool rules_files_changed();
     void explain(const Record& record, Timestamp time, const std::string& what);
     sequence::Outputs outputs(Emitter& out) {
         return {expect_ ? static_cast<Emitter*>(expect_.get()) : &out, timeouts_.get()};
@@ -95,6 +112,17 @@ class Sequence final : public Operator {
     std::vector<std::uint32_t> free_held_;
     std::uint64_t arrivals_ = 0;
     std::uint64_t late_count_ = 0;
+    Schema& schema_;
+    struct FileStamp {
+        std::int64_t mtime_ns = 0;
+        std::int64_t size = -1;
+        std::uint64_t inode = 0;
+        bool operator==(const FileStamp&) const = default;
+    };
+    std::vector<FileStamp> stamps_;
+    std::uint64_t since_watch_check_ = 0;
+    std::unique_ptr<RecordParser> reparser_; ///< for held records after a reload added fields
+    std::string reparse_buffer_;
     std::string reason_;
     std::string line_;
 };

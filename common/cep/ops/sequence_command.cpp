@@ -42,6 +42,9 @@ class SequenceCommand final : public Command {
         app.add_option("--timeouts", timeouts_,
                        "Write partial matches that exceeded their rule's 'within' to FILE")
             ->type_name("FILE");
+        app.add_flag("--watch", watch_,
+                     "Reload the rules when a rules file changes (as on SIGHUP); a bad file is rejected "
+                     "and the running rules stay");
         app.add_flag("--check", check_, "Load and compile the rules, print a summary, and exit");
         app.add_option("--expect", expect_,
                        "Test mode: compare the match records with FILE (NDJSON, as JSON values, in order) "
@@ -73,15 +76,7 @@ class SequenceCommand final : public Command {
                     throw UsageError(std::string(flag) +
                                      " goes with --pattern; in a rules file write it in the rule");
             }
-            for (const auto& file : rules_files_) {
-                auto loaded = sequence::load_rules_file(file);
-                for (auto& rule : loaded) {
-                    for (const auto& existing : rules_)
-                        if (existing.id == rule.id)
-                            throw UsageError(rule.pos.to_string() + ": duplicate rule id '" + rule.id + "'");
-                    rules_.push_back(std::move(rule));
-                }
-            }
+            rules_ = sequence::load_rules_files(rules_files_);
         } else {
             rules_.push_back(pattern_rule());
         }
@@ -98,6 +93,9 @@ class SequenceCommand final : public Command {
         options.timeouts = timeouts_;
         options.topic_filter = topic_filter_;
         options.expect = expect_;
+        options.rules_files = rules_files_;
+        options.watch = watch_;
+        options.no_events = no_events_;
         if (!explain_.empty()) options.explain = explain_;
         options.explain_out = explain_out_;
         return std::make_unique<ops::Sequence>(std::move(options), schema);
@@ -193,6 +191,7 @@ class SequenceCommand final : public Command {
     std::string pattern_, key_, within_, id_, skip_, fire_, emit_, timeouts_, expect_, explain_, explain_out_;
     bool no_events_ = false;
     bool check_ = false;
+    bool watch_ = false;
     bool topic_filter_ = false;
     std::vector<sequence::RuleSpec> rules_;
 };

@@ -116,8 +116,8 @@ class Engine::Table {
 
 // ---- Engine ----
 
-Engine::Engine(Program& program, const TimeExtractor& times) : program_(program), times_(times) {
-    for (std::size_t i = 0; i < program_.key_groups.size(); ++i)
+Engine::Engine(Program& program, const TimeExtractor& times) : program_(&program), times_(times) {
+    for (std::size_t i = 0; i < program_->key_groups.size(); ++i)
         tables_.push_back(std::make_unique<Table>());
 }
 
@@ -134,7 +134,7 @@ int Engine::topic_of(const Record& record) {
     if (!topic_filter_) return -1;
     if (record.origin.source != last_source_) {
         last_source_.assign(record.origin.source);
-        last_topic_ = program_.topic_id(name_stem(last_source_));
+        last_topic_ = program_->topic_id(name_stem(last_source_));
     }
     return last_topic_;
 }
@@ -143,7 +143,7 @@ std::uint32_t Engine::current_event(const CompiledRule& rule) {
     const bool raw = rule.spec.emit_events;
     if (current_.stored == none) {
         current_.stored =
-            events_.add(*current_.record, current_.time, current_.seq, program_.captures.slots(), raw);
+            events_.add(*current_.record, current_.time, current_.seq, program_->captures.slots(), raw);
     } else if (raw) {
         events_.add_raw(current_.stored, current_.record->raw);
     }
@@ -176,7 +176,7 @@ std::uint32_t Engine::find_or_add_key(std::uint32_t group, std::string_view key,
     ks.live = true;
     ks.rules.clear();
     ks.key_json.clear();
-    const KeyGroup& g = program_.key_groups[group];
+    const KeyGroup& g = program_->key_groups[group];
     if (!g.extractor)
         ks.key_json = "null";
     else if (g.slots.size() == 1)
@@ -234,8 +234,8 @@ void Engine::release_items(RuleState& state) {
 bool Engine::stage_holds(const CompiledRule& rule, std::uint16_t stage, const Run& run) {
     const StageCondition& sc = rule.stage_conds[stage];
     const Record& record = *current_.record;
-    if (!sc.bound) return program_.conditions.test(sc.id, record);
-    const BoundCondition& bc = program_.bound[sc.id];
+    if (!sc.bound) return program_->conditions.test(sc.id, record);
+    const BoundCondition& bc = program_->bound[sc.id];
     bound_values_.resize(bc.inputs.size());
     for (std::size_t i = 0; i < bc.inputs.size(); ++i) {
         const auto& input = bc.inputs[i];
@@ -508,7 +508,7 @@ void Engine::step_counting(KeyState& key, RuleState& state, const CompiledRule& 
     for (std::uint32_t p = 0; p < rule.parts.size(); ++p) {
         const CompiledPart& part = rule.parts[p];
         if (topic_filter_ && part.topic >= 0 && part.topic != current_.topic) continue;
-        if (!program_.conditions.test(part.cond.id, record)) continue;
+        if (!program_->conditions.test(part.cond.id, record)) continue;
         const std::uint32_t event = current_event(rule);
         events_.retain(event);
         state.items.push_back({event, p, current_.time, current_.seq, state.seen});
@@ -567,7 +567,7 @@ Timestamp Engine::deadline(const RuleState& state, const CompiledRule& rule) con
 }
 
 void Engine::register_timer(KeyState& key, std::uint32_t key_index, RuleState& state) {
-    const Timestamp at = deadline(state, program_.rules[state.rule]);
+    const Timestamp at = deadline(state, program_->rules[state.rule]);
     if (at == max_timestamp || at >= state.timer) return;
     state.timer = at;
     timers_.push_back({at, key_index, key.generation, state.rule});
@@ -579,7 +579,7 @@ void Engine::register_timer(KeyState& key, std::uint32_t key_index, RuleState& s
 }
 
 void Engine::advance_state(KeyState& key, RuleState& state, Timestamp watermark, const Outputs& out) {
-    const CompiledRule& rule = program_.rules[state.rule];
+    const CompiledRule& rule = program_->rules[state.rule];
     if (rule.within == 0 || state.done) return;
     if (rule.spec.kind != RuleKind::sequence) {
         // Sliding window: an event older than `within` can no longer be part of a match; the
@@ -639,7 +639,7 @@ void Engine::fire_timers(Timestamp watermark, const Outputs& out) {
         if (tracing_ && !trace_notes_.empty()) {
             std::string line =
                 "[" + key.key + "] event time reached " + time_text(std::min(watermark, timer.at));
-            line += ": " + program_.rules[state->rule].spec.id + ": ";
+            line += ": " + program_->rules[state->rule].spec.id + ": ";
             for (std::size_t i = 0; i < trace_notes_.size(); ++i)
                 line += (i ? "; " : "") + trace_notes_[i];
             trace_notes_.clear();
@@ -649,7 +649,7 @@ void Engine::fire_timers(Timestamp watermark, const Outputs& out) {
         register_timer(key, timer.key, *state);
         // Drop what is left empty.
         if (state->runs.empty() && state->completed.empty() && state->items.empty() && !state->done &&
-            state->matches % program_.rules[state->rule].spec.fire.every == 0) {
+            state->matches % program_->rules[state->rule].spec.fire.every == 0) {
             key.rules.erase(key.rules.begin() + (state - key.rules.data()));
             if (key.rules.empty()) erase_key(timer.key);
         }
@@ -663,7 +663,7 @@ void Engine::advance(Timestamp watermark, const Outputs& out) {
 // ---- per record ----
 
 void Engine::step(KeyState& key, RuleState& state, bool triggered, const Outputs& out) {
-    const CompiledRule& rule = program_.rules[state.rule];
+    const CompiledRule& rule = program_->rules[state.rule];
     if (state.done) return;
     if (rule.spec.kind == RuleKind::sequence)
         step_sequence(key, state, rule, triggered, out);
@@ -674,25 +674,25 @@ void Engine::step(KeyState& key, RuleState& state, bool triggered, const Outputs
 void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
     fire_timers(time, out);
     current_ = {&record, time, ++seq_, topic_of(record), none};
-    program_.conditions.next_event();
+    program_->conditions.next_event();
 
     // Rules this event may start: those whose start condition holds.
     triggered_.clear();
-    for (const auto& starter : program_.starters) {
-        if (!program_.conditions.test(starter.condition, record)) continue;
+    for (const auto& starter : program_->starters) {
+        if (!program_->conditions.test(starter.condition, record)) continue;
         for (std::uint32_t r : starter.rules)
-            if (applies(program_.rules[r], time, current_.topic)) triggered_.push_back(r);
+            if (applies(program_->rules[r], time, current_.topic)) triggered_.push_back(r);
     }
-    for (std::uint32_t r : program_.always_start)
-        if (applies(program_.rules[r], time, current_.topic)) triggered_.push_back(r);
+    for (std::uint32_t r : program_->always_start)
+        if (applies(program_->rules[r], time, current_.topic)) triggered_.push_back(r);
     std::sort(triggered_.begin(), triggered_.end());
     triggered_.erase(std::unique(triggered_.begin(), triggered_.end()), triggered_.end());
 
-    for (std::uint32_t g = 0; g < program_.key_groups.size(); ++g) {
-        const KeyGroup& group = program_.key_groups[g];
+    for (std::uint32_t g = 0; g < program_->key_groups.size(); ++g) {
+        const KeyGroup& group = program_->key_groups[g];
         group_rules_.clear();
         for (std::uint32_t r : triggered_)
-            if (program_.rules[r].key_group == g) group_rules_.push_back(r);
+            if (program_->rules[r].key_group == g) group_rules_.push_back(r);
         if (group_rules_.empty() && tables_[g]->empty() && !explain_) continue;
         std::string_view key;
         if (group.extractor) {
@@ -723,7 +723,7 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
         std::size_t kept = 0;
         for (std::size_t i = 0; i < ks->rules.size(); ++i) {
             RuleState& state = ks->rules[i];
-            const CompiledRule& rule = program_.rules[state.rule];
+            const CompiledRule& rule = program_->rules[state.rule];
             const bool triggered = std::binary_search(group_rules_.begin(), group_rules_.end(), state.rule);
             const bool applied = triggered || applies(rule, time, current_.topic);
             const std::size_t runs_before = state.runs.size();
@@ -755,6 +755,53 @@ std::uint64_t Engine::partial_matches() const {
     return n;
 }
 
+// ---- reload ----
+
+void Engine::rebind(Program& next, const std::vector<std::uint32_t>& old_to_new) {
+    std::vector<std::unique_ptr<Table>> tables;
+    for (std::size_t i = 0; i < next.key_groups.size(); ++i)
+        tables.push_back(std::make_unique<Table>());
+    for (std::uint32_t index = 0; index < key_states_.size(); ++index) {
+        KeyState& ks = key_states_[index];
+        if (!ks.live) continue;
+        std::vector<RuleState> kept;
+        for (RuleState& state : ks.rules) {
+            const std::uint32_t rule = old_to_new[state.rule];
+            if (rule == none) {
+                finish_state(state);
+                continue;
+            }
+            state.rule = rule;
+            state.timer = max_timestamp;
+            kept.push_back(std::move(state));
+        }
+        ks.rules.clear();
+        if (kept.empty()) {
+            ks.live = false;
+            ++ks.generation;
+            free_keys_.push_back(index);
+            --live_keys_;
+            continue;
+        }
+        // Kept rules keep their key paths, so the key's rules stay together in one group.
+        std::sort(kept.begin(), kept.end(),
+                  [](const RuleState& a, const RuleState& b) { return a.rule < b.rule; });
+        ks.rules = std::move(kept);
+        ks.group = next.rules[ks.rules.front().rule].key_group;
+        ++ks.generation; // timers of the old program are void
+        tables[ks.group]->insert(ks.hash, index);
+    }
+    program_ = &next;
+    tables_ = std::move(tables);
+    timers_.clear();
+    for (std::uint32_t index = 0; index < key_states_.size(); ++index) {
+        KeyState& ks = key_states_[index];
+        if (!ks.live) continue;
+        for (RuleState& state : ks.rules)
+            register_timer(ks, index, state);
+    }
+}
+
 // ---- --explain ----
 
 void Engine::set_explain(std::string key, std::function<void(std::string_view)> write) {
@@ -763,7 +810,7 @@ void Engine::set_explain(std::string key, std::function<void(std::string_view)> 
 
 bool Engine::explains(const Record& record) {
     if (!explain_) return false;
-    for (const KeyGroup& group : program_.key_groups) {
+    for (const KeyGroup& group : program_->key_groups) {
         if (!group.extractor) {
             if (explain_->key.empty()) return true;
             continue;
@@ -796,12 +843,12 @@ std::string Engine::time_text(Timestamp time) const {
 std::string Engine::condition_text(const CompiledRule& rule, std::uint16_t stage) const {
     const StageCondition& sc =
         rule.spec.kind == RuleKind::sequence ? rule.stage_conds[stage] : rule.parts[stage].cond;
-    return sc.bound ? program_.bound[sc.id].expression.source()
-                    : program_.conditions.expression(sc.id).source();
+    return sc.bound ? program_->bound[sc.id].expression.source()
+                    : program_->conditions.expression(sc.id).source();
 }
 
 void Engine::trace_state(const RuleState& state, const char* prefix) {
-    const CompiledRule& rule = program_.rules[state.rule];
+    const CompiledRule& rule = program_->rules[state.rule];
     std::string line = std::string(prefix) + rule.spec.id + ": ";
     if (state.done) {
         explain_->write(line + "done (fire: once)");
@@ -839,7 +886,7 @@ void Engine::trace_state(const RuleState& state, const char* prefix) {
 }
 
 void Engine::trace_step(const RuleState& state, bool triggered, bool applied, std::size_t runs_before) {
-    const CompiledRule& rule = program_.rules[state.rule];
+    const CompiledRule& rule = program_->rules[state.rule];
     std::string line = "  " + rule.spec.id + ": ";
     auto finish = [&] {
         for (const auto& note : trace_notes_)
@@ -851,13 +898,13 @@ void Engine::trace_step(const RuleState& state, bool triggered, bool applied, st
     };
     if (!applied) {
         const bool topic = topic_filter_ && rule.topic >= 0 && rule.topic != current_.topic;
-        line += topic ? "not seen (the record is not of topic " + program_.topics[rule.topic] + ")"
+        line += topic ? "not seen (the record is not of topic " + program_->topics[rule.topic] + ")"
                       : "not seen (outside the rule's active schedule)";
         return finish();
     }
     if (rule.spec.kind != RuleKind::sequence) {
         for (std::uint32_t p = 0; p < rule.parts.size(); ++p) {
-            const bool holds = program_.conditions.test(rule.parts[p].cond.id, *current_.record);
+            const bool holds = program_->conditions.test(rule.parts[p].cond.id, *current_.record);
             std::uint64_t have = 0;
             for (const Item& item : state.items)
                 have += item.part == p;
@@ -892,15 +939,15 @@ void Engine::trace_step(const RuleState& state, bool triggered, bool applied, st
 
 void Engine::trace_not_started(std::uint32_t group, const KeyState* key) {
     std::size_t silent = 0;
-    for (std::uint32_t r : program_.key_groups[group].rules) {
+    for (std::uint32_t r : program_->key_groups[group].rules) {
         if (key) {
             bool has = false;
             for (const RuleState& s : key->rules)
                 has = has || s.rule == r;
             if (has) continue;
         }
-        const CompiledRule& rule = program_.rules[r];
-        if (program_.key_groups[group].rules.size() > 20) {
+        const CompiledRule& rule = program_->rules[r];
+        if (program_->key_groups[group].rules.size() > 20) {
             ++silent;
             continue;
         }
@@ -927,7 +974,7 @@ void Engine::trace_not_started(std::uint32_t group, const KeyState* key) {
 void Engine::explain_open_state() {
     if (!explain_) return;
     bool any = false;
-    for (std::uint32_t g = 0; g < program_.key_groups.size(); ++g) {
+    for (std::uint32_t g = 0; g < program_->key_groups.size(); ++g) {
         const std::uint32_t index = tables_[g]->find(
             explain_->key, XXH3_64bits(explain_->key.data(), explain_->key.size()), key_states_);
         if (index == none) continue;

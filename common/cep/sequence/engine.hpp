@@ -69,6 +69,7 @@ class EventStore {
     /// Captured value `index` of event `id`.
     Value capture(std::uint32_t id, std::uint32_t index) const {
         const Event& e = events_[id];
+        if (index >= e.captured.size()) return {}; // stored before a reload added the field
         Value v = e.captured[index];
         v.text = std::string_view(e.texts.data() + e.offsets[index], v.text.size());
         return v;
@@ -145,6 +146,11 @@ class Engine {
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
+
+    /// Switches to `next` (rules reloaded): `old_to_new[r]` is the new index of old rule r whose
+    /// state is kept, or `none`; states of other rules are dropped. Kept rules must have the
+    /// same key paths and automaton (or parts) as before.
+    void rebind(Program& next, const std::vector<std::uint32_t>& old_to_new);
 
     /// Records from more than one input: a rule with a topic sees only the records of the
     /// input whose name stem is that topic.
@@ -233,7 +239,7 @@ class Engine {
     void erase_key(std::uint32_t index);
     RuleState* find_rule(KeyState& key, std::uint32_t rule);
 
-    Program& program_;
+    Program* program_;
     const TimeExtractor& times_;
     bool topic_filter_ = false;
     std::vector<std::unique_ptr<Table>> tables_;

@@ -703,4 +703,54 @@ std::vector<RuleSpec> load_rules_file(const std::string& path) {
     return parse_rules(text.str(), path);
 }
 
+std::vector<RuleSpec> load_rules_files(const std::vector<std::string>& paths) {
+    std::vector<RuleSpec> rules;
+    for (const auto& path : paths) {
+        for (auto& rule : load_rules_file(path)) {
+            for (const auto& existing : rules)
+                if (existing.id == rule.id)
+                    throw UsageError(rule.pos.to_string() + ": duplicate rule id '" + rule.id +
+                                     "' (also at " + existing.pos.to_string() + ")");
+            rules.push_back(std::move(rule));
+        }
+    }
+    return rules;
+}
+
+namespace {
+
+nlohmann::json condition_json(const ConditionSpec& c) {
+    return c.data.is_null() ? nlohmann::json(c.text) : c.data;
+}
+
+} // namespace
+
+std::string fingerprint(const RuleSpec& rule) {
+    nlohmann::json j;
+    j["id"] = rule.id;
+    j["kind"] = static_cast<int>(rule.kind);
+    j["key"] = rule.key;
+    j["topic"] = rule.topic;
+    nlohmann::json stages = nlohmann::json::array();
+    for (const auto& s : rule.stages)
+        stages.push_back({s.name, condition_json(s.where), s.min, s.max, s.looping, s.optional, s.greedy,
+                          static_cast<int>(s.contiguity), static_cast<int>(s.inner),
+                          static_cast<int>(s.negation)});
+    j["stages"] = stages;
+    nlohmann::json parts = nlohmann::json::array();
+    for (const auto& p : rule.parts)
+        parts.push_back({p.name, condition_json(p.where), p.count, p.topic});
+    j["parts"] = parts;
+    j["within"] = rule.within ? nlohmann::json(*rule.within) : nlohmann::json();
+    j["within_events"] = rule.within_events ? nlohmann::json(*rule.within_events) : nlohmann::json();
+    j["skip"] = {static_cast<int>(rule.skip.kind), rule.skip.stage};
+    j["fire"] = {rule.fire.once, rule.fire.every};
+    j["emit"] = rule.emit.dump();
+    j["emit_events"] = rule.emit_events;
+    j["active"] = {rule.active_from ? nlohmann::json(*rule.active_from) : nlohmann::json(),
+                   rule.active_until ? nlohmann::json(*rule.active_until) : nlohmann::json()};
+    j["on_change"] = static_cast<int>(rule.on_change);
+    return j.dump();
+}
+
 } // namespace cep::sequence

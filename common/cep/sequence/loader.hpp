@@ -15,6 +15,13 @@ namespace cep::sequence {
 /// Reads the rules in `path`. Throws UsageError("path:line:col: message").
 std::vector<RuleSpec> load_rules_file(const std::string& path);
 
+/// Reads several rule files; rule ids must be unique across them.
+std::vector<RuleSpec> load_rules_files(const std::vector<std::string>& paths);
+
+/// Everything that defines a rule's behaviour, as text: equal fingerprints mean an unchanged
+/// rule (where it was written does not count).
+std::string fingerprint(const RuleSpec& rule);
+
 /// Parses rules from `text`; `name` stands for the file in messages and is the default id of a
 /// single `event_list` mission (its stem).
 std::vector<RuleSpec> parse_rules(std::string_view text, const std::string& name);

@@ -387,7 +387,8 @@ void Program::compile_rule(CompiledRule& rule, Schema& schema) {
     rule.emit = compile_template(spec.emit, spec.emit_pos, rule.stage_names, has_events, schema);
 }
 
-Program::Program(std::vector<RuleSpec> specs, Schema& schema) {
+Program::Program(std::vector<RuleSpec> specs, Schema& schema, const std::vector<Slot>& seed_captures) {
+    captures.seed(seed_captures);
     rules.resize(specs.size());
     for (std::size_t i = 0; i < specs.size(); ++i) {
         rules[i].spec = std::move(specs[i]);

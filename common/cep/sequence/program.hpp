@@ -58,6 +58,7 @@ class CaptureTable {
   public:
     std::uint32_t add(Slot slot);
     const std::vector<Slot>& slots() const { return slots_; }
+    void seed(const std::vector<Slot>& slots) { slots_ = slots; }
 
   private:
     std::vector<Slot> slots_;
@@ -159,7 +160,9 @@ class Program {
   public:
     /// Compiles `rules`, registering every path they read in `schema`. Throws UsageError naming
     /// the file, line and column of a bad condition, template or pattern.
-    Program(std::vector<RuleSpec> rules, Schema& schema);
+    /// `captures` seeds the capture table, so that a reloaded program reads the fields events
+    /// stored under the previous one captured at the same indices.
+    Program(std::vector<RuleSpec> rules, Schema& schema, const std::vector<Slot>& captures = {});
     Program(const Program&) = delete;
     Program& operator=(const Program&) = delete;
 
