@@ -63,6 +63,7 @@ class KafkaSource final : public RecordSource {
             // What the user set with -X wins, but the group name is the one given.
             set_kafka_property(conf.get(), "group.id", endpoint.group, name_);
             rd_kafka_conf_set_rebalance_cb(conf.get(), &KafkaSource::on_rebalance_cb);
+            rd_kafka_conf_set_offset_commit_cb(conf.get(), &KafkaSource::on_commit_cb);
         }
         if (const auto interval = kafka_property(endpoint, "auto.commit.interval.ms"); !interval.empty())
             commit_interval_ms_ = std::max(1, std::atoi(interval.c_str()));
@@ -509,15 +510,17 @@ class KafkaSource final : public RecordSource {
 
     // --- groups ---
 
+    /// Commits what was handed out. Asynchronous commits are only counted as done when the
+    /// broker confirms them (on_commit_cb): one that fails in a rebalance is sent again, and a
+    /// synchronous commit (revocation, close) sends every partition's position regardless.
     void commit_partitions(const std::vector<Partition*>* only, bool sync) {
         if (endpoint_.group.empty()) return;
         KafkaPartitionList list(rd_kafka_topic_partition_list_new(0));
-        std::vector<Partition*> included;
         auto consider = [&](Partition& partition) {
-            if (partition.handed_out < 0 || partition.handed_out <= partition.committed) return;
+            if (partition.handed_out < 0) return;
+            if (!sync && partition.handed_out <= partition.committed) return;
             rd_kafka_topic_partition_list_add(list.get(), partition.topic.c_str(), partition.id)->offset =
                 partition.handed_out;
-            included.push_back(&partition);
         };
         if (only != nullptr) {
             for (Partition* partition : *only)
@@ -531,14 +534,34 @@ class KafkaSource final : public RecordSource {
         if (only == nullptr) uncommitted_ = false;
         if (list->cnt == 0) return;
         const auto err = rd_kafka_commit(rk_.get(), list.get(), sync ? 0 : 1);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        if (!sync) return; // the outcome arrives in on_commit_cb
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
             report(std::string("committing offsets: ") + rd_kafka_err2str(err));
-            uncommitted_ = true;
-            return;
+        confirm(list.get());
+    }
+
+    /// Marks the partitions of a finished commit that succeeded as committed; a failure leaves
+    /// the partition due, so the next commit covers it.
+    void confirm(const rd_kafka_topic_partition_list_t* offsets) {
+        for (int i = 0; i < offsets->cnt; ++i) {
+            const auto& entry = offsets->elems[i];
+            Partition* partition = find(entry.topic, entry.partition);
+            if (partition == nullptr) continue;
+            if (entry.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                partition->committed = std::max(partition->committed, entry.offset);
+            } else {
+                uncommitted_ = true;
+            }
         }
-        // An async commit may still fail; it is retried with the next one, which covers it.
-        for (Partition* partition : included)
-            partition->committed = partition->handed_out;
+    }
+
+    static void on_commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                             void* opaque) {
+        auto* self = static_cast<KafkaSource*>(opaque);
+        if (offsets == nullptr) return;
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            self->uncommitted_ = true;
+        self->confirm(offsets);
     }
 
     static void on_rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
