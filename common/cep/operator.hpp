@@ -9,6 +9,7 @@
 #include <iosfwd>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace cep {
@@ -75,6 +76,9 @@ class Operator {
     virtual std::uint64_t state_size() const { return 0; }
     /// Records that came after their windows' allowed lateness (windowing tools), for --stats.
     virtual std::uint64_t late_records() const { return 0; }
+    /// Operator-specific counters for --stats, as JSON members without braces
+    /// (`"keys":3,"memory_bytes":1024`), appended to the stats line; empty for none.
+    virtual std::string stats_fields() const { return {}; }
 };
 
 } // namespace cep

@@ -24,7 +24,12 @@ std::string StatsReporter::json_line(const Counters& c, bool final) const {
                   static_cast<unsigned long long>(c.errors), static_cast<unsigned long long>(c.bytes_in),
                   static_cast<unsigned long long>(c.state), static_cast<unsigned long long>(c.late), seconds,
                   rate);
-    return buf;
+    std::string line = buf;
+    if (!c.extra.empty()) {
+        line.pop_back(); // the closing brace
+        line += ',' + c.extra + '}';
+    }
+    return line;
 }
 
 void StatsReporter::tick_slow(const Counters& counters, std::uint64_t position, std::optional<std::uint64_t> size) {

@@ -16,6 +16,7 @@ struct Counters {
     std::uint64_t bytes_in = 0;
     std::uint64_t state = 0; // keys or partial results held by the operator
     std::uint64_t late = 0;  // records past their windows' allowed lateness (windowing tools)
+    std::string extra;       // operator-specific members, Operator::stats_fields()
 };
 
 class StatsReporter {

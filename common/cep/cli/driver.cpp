@@ -275,6 +275,7 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
     counters.dead_lettered = diagnostics.dead_lettered();
     counters.state = op->state_size();
     counters.late = op->late_records();
+    counters.extra = op->stats_fields();
     diagnostics.finish();
     reporter.finish(counters);
     return diagnostics.errors() > 0 ? exit_code::data_error : exit_code::ok;

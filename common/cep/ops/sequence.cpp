@@ -53,6 +53,8 @@ Sequence::Sequence(SequenceOptions options, Schema& schema)
     program_ = std::make_unique<sequence::Program>(std::move(options_.rules), schema);
     engine_ = std::make_unique<sequence::Engine>(*program_, times_);
     engine_->set_topic_filter(options_.topic_filter);
+    engine_->set_key_ttl(options_.key_ttl);
+    engine_->set_max_partials(options_.max_partials);
     if (!options_.timeouts.empty()) timeouts_ = io::open_sink(options_.timeouts);
     if (!options_.time.late_output.empty()) late_ = io::open_sink(options_.time.late_output);
     if (!options_.expect.empty()) {
@@ -337,6 +339,15 @@ void Sequence::finish(Emitter& out) {
     tracker_.advance_to(max_timestamp);
     release(out);
     if (options_.explain) engine_->explain_open_state();
+    std::uint64_t dropped = 0;
+    std::string by_rule;
+    for (const auto& [rule, n] : engine_->dropped_partials()) {
+        dropped += n;
+        by_rule += (by_rule.empty() ? "" : ", ") + rule + ": " + std::to_string(n);
+    }
+    if (dropped > 0)
+        std::fprintf(stderr, "cep-sequence: --max-partials dropped %llu partial matches (%s)\n",
+                     static_cast<unsigned long long>(dropped), by_rule.c_str());
     if (timeouts_) timeouts_->close();
     if (late_) late_->close();
     if (explain_out_) explain_out_->close();
@@ -355,6 +366,19 @@ void Sequence::check_expectation() {
     throw RuntimeError("the match records differ from " + options_.expect + " (" +
                        std::to_string(result.expected) + " expected, " + std::to_string(result.got) +
                        " produced; diff on standard output)");
+}
+
+std::string Sequence::stats_fields() const {
+    std::uint64_t dropped = 0;
+    for (const auto& [rule, n] : engine_->dropped_partials()) dropped += n;
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "\"rules\":%zu,\"keys\":%llu,\"partial_matches\":%llu,\"held_records\":%zu,\"memory_bytes\":%zu,"
+                  "\"expired_keys\":%llu,\"max_partials_dropped\":%llu",
+                  program_->rules.size(), static_cast<unsigned long long>(engine_->keys()),
+                  static_cast<unsigned long long>(engine_->partial_matches()), heap_.size(), engine_->memory(),
+                  static_cast<unsigned long long>(engine_->expired_keys()), static_cast<unsigned long long>(dropped));
+    return buf;
 }
 
 std::uint64_t Sequence::state_size() const {

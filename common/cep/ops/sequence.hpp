@@ -36,6 +36,8 @@ struct SequenceOptions {
     bool watch = false;
     /// --no-events, applied again to reloaded rules.
     bool no_events = false;
+    Duration key_ttl = 0;         ///< --key-ttl; 0: keys are kept
+    std::size_t max_partials = 0; ///< --max-partials; 0: no cap
 };
 
 class Sequence final : public Operator {
@@ -50,6 +52,7 @@ class Sequence final : public Operator {
     void finish(Emitter& out) override;
     std::uint64_t state_size() const override;
     std::uint64_t late_records() const override { return late_count_; }
+    std::string stats_fields() const override;
 
     const sequence::Program& program() const { return *program_; }
 

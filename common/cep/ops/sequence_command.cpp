@@ -42,6 +42,12 @@ class SequenceCommand final : public Command {
         app.add_option("--timeouts", timeouts_,
                        "Write partial matches that exceeded their rule's 'within' to FILE")
             ->type_name("FILE");
+        app.add_option("--key-ttl", key_ttl_,
+                       "Drop the state of a key that has seen no record for DURATION of event time")
+            ->type_name("DURATION");
+        app.add_option("--max-partials", max_partials_,
+                       "At most N partial matches per key and rule; the oldest are dropped (and counted)")
+            ->type_name("N");
         app.add_flag("--watch", watch_,
                      "Reload the rules when a rules file changes (as on SIGHUP); a bad file is rejected "
                      "and the running rules stay");
@@ -84,6 +90,11 @@ class SequenceCommand final : public Command {
             for (auto& rule : rules_)
                 rule.emit_events = false;
         topic_filter_ = common.inputs.size() > 1;
+        if (!key_ttl_.empty()) {
+            const auto ttl = parse_duration(key_ttl_);
+            if (!ttl || *ttl <= 0) throw UsageError("--key-ttl: not a positive duration: '" + key_ttl_ + "'");
+            key_ttl_value_ = *ttl;
+        }
     }
 
     std::unique_ptr<Operator> make_operator(Schema& schema, const CommonOptions& common) override {
@@ -96,6 +107,8 @@ class SequenceCommand final : public Command {
         options.rules_files = rules_files_;
         options.watch = watch_;
         options.no_events = no_events_;
+        options.key_ttl = key_ttl_value_;
+        options.max_partials = max_partials_;
         if (!explain_.empty()) options.explain = explain_;
         options.explain_out = explain_out_;
         return std::make_unique<ops::Sequence>(std::move(options), schema);
@@ -192,6 +205,9 @@ class SequenceCommand final : public Command {
     bool no_events_ = false;
     bool check_ = false;
     bool watch_ = false;
+    std::string key_ttl_;
+    Duration key_ttl_value_ = 0;
+    std::size_t max_partials_ = 0;
     bool topic_filter_ = false;
     std::vector<sequence::RuleSpec> rules_;
 };

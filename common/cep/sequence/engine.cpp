@@ -365,6 +365,16 @@ void Engine::step_sequence(KeyState& key, RuleState& state, const CompiledRule& 
     if (triggered) process_run(rule, Run{none, 0, 0, rule.nfa.start}, true);
     state.runs.swap(new_runs_);
     resolve_matches(key, state, rule, out);
+    if (max_partials_ > 0 && state.runs.size() > max_partials_) {
+        // Over the cap: the oldest partial matches go, the newest have the most time left.
+        std::stable_sort(state.runs.begin(), state.runs.end(),
+                         [](const Run& a, const Run& b) { return a.start_seq < b.start_seq; });
+        const std::size_t drop = state.runs.size() - max_partials_;
+        for (std::size_t i = 0; i < drop; ++i) release_run(state.runs[i]);
+        state.runs.erase(state.runs.begin(), state.runs.begin() + static_cast<std::ptrdiff_t>(drop));
+        dropped_partials_[rule.spec.id] += drop;
+        if (tracing_) trace_notes_.push_back(std::to_string(drop) + " oldest partial match(es) dropped by --max-partials");
+    }
 }
 
 void Engine::prune(std::vector<Run>& runs, std::uint64_t pruning_seq, bool inclusive) {
@@ -658,6 +668,36 @@ void Engine::fire_timers(Timestamp watermark, const Outputs& out) {
 
 void Engine::advance(Timestamp watermark, const Outputs& out) {
     fire_timers(watermark, out);
+    expire_keys(watermark);
+}
+
+void Engine::expire_keys(Timestamp now) {
+    // The end of input is not idleness: the keys still there are finished, not expired.
+    if (key_ttl_ <= 0 || now < next_sweep_ || now == max_timestamp) return;
+    // A full pass, at most every quarter of the TTL: cheap next to the records in between.
+    next_sweep_ = saturating_add(now, std::max<Duration>(key_ttl_ / 4, 1));
+    for (std::uint32_t index = 0; index < key_states_.size(); ++index) {
+        KeyState& ks = key_states_[index];
+        if (!ks.live || saturating_add(ks.last_time, key_ttl_) > now) continue;
+        if (explain_ && ks.key == explain_->key)
+            explain_->write("[" + ks.key + "] idle since " + time_text(ks.last_time) +
+                            ": state dropped (--key-ttl)");
+        for (RuleState& state : ks.rules) finish_state(state);
+        erase_key(index);
+        ++expired_keys_;
+    }
+}
+
+std::size_t Engine::memory() const {
+    std::size_t bytes = key_states_.capacity() * sizeof(KeyState) + events_.memory() +
+                        nodes_.capacity() * sizeof(Node) + timers_.capacity() * sizeof(Timer);
+    for (const auto& table : tables_) bytes += table->memory();
+    for (const KeyState& ks : key_states_) {
+        bytes += ks.key.capacity() + ks.key_json.capacity() + ks.rules.capacity() * sizeof(RuleState);
+        for (const RuleState& s : ks.rules)
+            bytes += (s.runs.capacity() + s.completed.capacity()) * sizeof(Run) + s.items.capacity() * sizeof(Item);
+    }
+    return bytes;
 }
 
 // ---- per record ----
@@ -673,6 +713,7 @@ void Engine::step(KeyState& key, RuleState& state, bool triggered, const Outputs
 
 void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
     fire_timers(time, out);
+    expire_keys(time);
     current_ = {&record, time, ++seq_, topic_of(record), none};
     program_->conditions.next_event();
 

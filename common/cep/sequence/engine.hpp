@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -173,6 +174,16 @@ class Engine {
     /// Traces the partial matches the explained key still holds.
     void explain_open_state();
 
+    /// --key-ttl: a key that saw no record for `ttl` of event time loses its state.
+    void set_key_ttl(Duration ttl) { key_ttl_ = ttl; }
+    /// --max-partials: at most `n` partial matches per key and rule; the oldest go first.
+    void set_max_partials(std::size_t n) { max_partials_ = n; }
+    /// Partial matches dropped by --max-partials, per rule id.
+    const std::map<std::string, std::uint64_t>& dropped_partials() const { return dropped_partials_; }
+    std::uint64_t expired_keys() const { return expired_keys_; }
+    /// Heap bytes held by the state, roughly.
+    std::size_t memory() const;
+
     /// Partial matches held (runs, counted events and held-back matches).
     std::uint64_t partial_matches() const;
     std::uint64_t keys() const { return live_keys_; }
@@ -233,6 +244,7 @@ class Engine {
     void register_timer(KeyState& key, std::uint32_t key_index, RuleState& state);
     Timestamp deadline(const RuleState& state, const CompiledRule& rule) const;
     void fire_timers(Timestamp watermark, const Outputs& out);
+    void expire_keys(Timestamp now);
 
     std::uint32_t find_or_add_key(std::uint32_t group, std::string_view key, const Record& record,
                                   bool create);
@@ -251,6 +263,11 @@ class Engine {
     std::vector<std::uint32_t> free_nodes_;
     std::uint64_t seq_ = 0;
     Current current_;
+    Duration key_ttl_ = 0;
+    Timestamp next_sweep_ = min_timestamp;
+    std::uint64_t expired_keys_ = 0;
+    std::size_t max_partials_ = 0;
+    std::map<std::string, std::uint64_t> dropped_partials_;
 
     struct Timer {
         Timestamp at;
