@@ -60,10 +60,10 @@ bench_filter() {
     return 1
   fi
   local matched; matched=$(wc -l < "$tmp/cep.out")
-  printf 'filter: %s lines, %.2f GB; %s matched (identical output)\n' "$lines" "$(echo "$bytes/1e9" | bc -l)" "$matched"
+  printf 'filter: %s lines, %.2f GB; %s matched (identical output)\n' "$lines" "$(echo "$bytes/1000000000" | bc -l)" "$matched"
   printf '  cep-filter %-40s %8.3f s  %6.2f GB/s  %6.2f M lines/s\n' "'$expr'" "$t_cep" \
-    "$(echo "$bytes/$t_cep/1e9" | bc -l)" "$(echo "$lines/$t_cep/1e6" | bc -l)"
-  printf '  jq -c      %-40s %8.3f s  %6.2f GB/s\n' "'$jq_prog'" "$t_jq" "$(echo "$bytes/$t_jq/1e9" | bc -l)"
+    "$(echo "$bytes/$t_cep/1000000000" | bc -l)" "$(echo "$lines/$t_cep/1000000" | bc -l)"
+  printf '  jq -c      %-40s %8.3f s  %6.2f GB/s\n' "'$jq_prog'" "$t_jq" "$(echo "$bytes/$t_jq/1000000000" | bc -l)"
   printf '  ratio: cep-filter is %.1fx faster than jq\n' "$(echo "$t_jq/$t_cep" | bc -l)"
   rm -rf "$tmp"
 }
