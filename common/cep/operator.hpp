@@ -2,6 +2,7 @@
 // The contract every tool's logic implements, so that tools run alone behind a CLI or chained
 // in one process by the manifest runner (records parsed once, watermarks passed as calls).
 
+#include "cep/raw_prefilter.hpp"
 #include "cep/record.hpp"
 #include "cep/time.hpp"
 
@@ -76,6 +77,10 @@ class Operator {
     virtual std::uint64_t state_size() const { return 0; }
     /// Records that came after their windows' allowed lateness (windowing tools), for --stats.
     virtual std::uint64_t late_records() const { return 0; }
+    /// A byte test a record must pass for push() to do anything with it. The driver drops
+    /// records that fail it without parsing them (after checking they are one JSON object
+    /// per line), so only operators that ignore non-matching records entirely may have one.
+    virtual const RawPrefilter* raw_prefilter() const { return nullptr; }
     /// Operator-specific counters for --stats, as JSON members without braces
     /// (`"keys":3,"memory_bytes":1024`), appended to the stats line; empty for none.
     virtual std::string stats_fields() const { return {}; }

@@ -2,6 +2,7 @@
 // and every kind of compile error with its exact column.
 
 #include "cep/expr/expression.hpp"
+#include "cep/raw_prefilter.hpp"
 #include "cep/record_parser.hpp"
 
 #include <charconv>
@@ -702,4 +703,28 @@ TEST_CASE("expr: pathological nesting is a compile error, not a stack overflow")
         any += " || x == " + std::to_string(i);
     CHECK(t(any, R"({"x":4999})"));
     CHECK_FALSE(t(any, R"({"x":5000})"));
+}
+
+TEST_CASE("expr: required bytes, for filtering records before parsing them") {
+    using Needles = std::vector<std::string>;
+    const auto needles = [](std::string_view source) { return Eval(source).expression.required_bytes(); };
+    CHECK(needles(R"(event == "level_up" && level == 3)") == Needles{R"("level_up")"});
+    CHECK(needles(R"(game_id == "kingdom" && event == "level_up")") == Needles{R"("kingdom")", R"("level_up")"});
+    CHECK(needles(R"("level_up" == event)") == Needles{R"("level_up")"});
+    // Nothing is required where a match need not contain the literal.
+    CHECK(needles(R"(event != "level_up")").empty());
+    CHECK(needles(R"(event == "a" || level == 3)").empty());
+    CHECK(needles(R"(!(event == "a"))").empty());
+    CHECK(needles(R"(level == 3)").empty());
+    // A literal JSON must escape could be written in several ways.
+    CHECK(needles(R"(event == "say \"hi\"")").empty());
+    CHECK(needles(R"(event == "a\tb")").empty());
+}
+
+TEST_CASE("raw prefilter: a record without the needle can match only through an escape") {
+    const cep::RawPrefilter prefilter({R"("level_up")"});
+    CHECK(prefilter.may_match(R"({"event":"level_up","level":3})"));
+    CHECK_FALSE(prefilter.may_match(R"({"event":"kill","level":3})"));
+    CHECK_FALSE(prefilter.may_match(R"({"event":"level_up_2"})"));
+    CHECK(prefilter.may_match(R"({"event":"level\u005fup"})"));
 }

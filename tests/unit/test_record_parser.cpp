@@ -245,3 +245,41 @@ TEST_CASE("default validation skips unread values; --strict checks them, with a 
     }
     CHECK(parse(strict, R"({"a":1,"zz":[true,null,{"k":"\u00e9"}]})").ok);
 }
+
+TEST_CASE("frame_in_batch: a line dropped unread must still be one object on its line") {
+    Schema schema;
+    schema.add("event");
+    const std::string good = R"({"event":"kill","n":1})";
+    struct Case {
+        const char* name;
+        std::string line;
+        bool framed;
+    };
+    const Case cases[] = {
+        {"a good record", good, true},
+        {"blanks around it", "  " + good + " \t", true},
+        {"two objects on a line", good + R"( {"n":2})", false},
+        {"content after the object", good + " x", false},
+        {"not an object", "[1,2]", false},
+        {"a scalar", R"("text")", false},
+        {"unbalanced brackets", R"({"a":[1,2})", false},
+        {"truncated", R"({"event":"kill")", false},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.name);
+        // The line between two good ones, as one block of the reader.
+        const std::string block = good + "\n" + c.line + "\n" + good + "\n";
+        const PaddedLine padded(block);
+        const std::string_view text = padded.view();
+        const std::string_view first = text.substr(0, good.size());
+        const std::string_view middle = text.substr(good.size() + 1, c.line.size());
+        const std::string_view last = text.substr(good.size() + 1 + c.line.size() + 1, good.size());
+        RecordParser parser(schema);
+        parser.begin_batch(text);
+        CHECK(parser.frame_in_batch(first));
+        CHECK(parser.frame_in_batch(middle) == c.framed);
+        ParseFailure failure;
+        if (!c.framed) CHECK_FALSE(parser.parse_in_batch(middle, failure)); // named by the slow path
+        CHECK(parser.parse_in_batch(last, failure));
+    }
+}

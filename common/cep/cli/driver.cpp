@@ -123,6 +123,9 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
         resolve_control_output(common.watermarks, common.output == "-" ? STDOUT_FILENO : -1);
     DropTracker drops(control_output && !command.uses_event_time(), common.time, schema);
     RecordParser parser(schema, common.strict);
+    // Not with --strict (every record is validated in full), nor when dropped records' times
+    // are tracked for the next tool (that needs them parsed).
+    const RawPrefilter* prefilter = common.strict || drops.enabled() ? nullptr : op->raw_prefilter();
     Counters counters;
     SinkEmitter out(open_outputs(common.output, command.output_partitions(), common.kafka), counters,
                     diagnostics, control_output);
@@ -236,6 +239,9 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                         continue;
                     }
                     ++counters.records_in;
+                    // A record the operator would ignore goes unparsed, once its framing is
+                    // checked; one that fails the check is parsed below to name the error.
+                    if (prefilter && !prefilter->may_match(text) && parser.frame_in_batch(text)) continue;
                     if (!parser.parse_in_batch(text, failure)) {
                         diagnostics.data_error(origin, failure.column, failure.reason, text);
                         counters.errors = diagnostics.errors();

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -40,6 +41,10 @@ class Expression {
     /// valid until the next evaluation. A field that is absent gives Kind::missing (every
     /// operator reads it as null).
     Value evaluate(const Record& record) const;
+
+    /// Byte strings that the raw text of every record for which test() is true contains,
+    /// unless the text has a backslash (see RawPrefilter); empty when there are none.
+    std::vector<std::string> required_bytes() const;
 
     /// The source text, for messages.
     const std::string& source() const { return source_; }

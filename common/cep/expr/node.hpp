@@ -44,6 +44,10 @@ class Node {
     virtual const Value* constant() const { return nullptr; }
     /// The slot when this node reads a field as is, for exists() and specialisation.
     virtual std::optional<Slot> slot() const { return std::nullopt; }
+    /// Adds byte strings that the raw text of every record for which test() is true contains,
+    /// unless the text has a backslash (an escape could spell them differently). Lets a
+    /// filter drop most records without parsing them; adding nothing is always correct.
+    virtual void required_bytes(std::vector<std::string>& out) const { (void)out; }
 
     /// Nodes on the longest path down to a leaf. Evaluation recurses this deep, so the Builder
     /// bounds it: a pathological expression is a compile error, not a stack overflow.

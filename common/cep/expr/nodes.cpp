@@ -80,6 +80,14 @@ class FieldEqualsString final : public BoolNode {
         const Value& v = record[slot_];
         return (v.kind == Kind::string && v.text == text_) != negate_;
     }
+    void required_bytes(std::vector<std::string>& out) const override {
+        // A string equal to text_ is written in the record as "text_" unless it uses escapes,
+        // which need a backslash; so is text_ itself when it has nothing JSON must escape.
+        if (negate_) return;
+        for (const char c : text_)
+            if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return;
+        out.push_back('"' + text_ + '"');
+    }
 
   private:
     Slot slot_;
@@ -166,6 +174,10 @@ class All final : public BoolNode {
         for (const auto& child : children)
             if (!child->test(record, scratch)) return false;
         return true;
+    }
+    void required_bytes(std::vector<std::string>& out) const override {
+        for (const auto& child : children)
+            child->required_bytes(out);
     }
 };
 

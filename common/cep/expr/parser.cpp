@@ -607,6 +607,12 @@ bool Expression::test(const Record& record) const {
     return root_ && root_->test(record, *scratch_);
 }
 
+std::vector<std::string> Expression::required_bytes() const {
+    std::vector<std::string> out;
+    if (root_) root_->required_bytes(out);
+    return out;
+}
+
 Value Expression::evaluate(const Record& record) const {
     return root_ ? root_->eval(record, *scratch_) : Value::missing();
 }

@@ -1,0 +1,36 @@
+#pragma once
+// A byte-level test that rules records out before they are parsed. For `event == "level_up"`
+// a record can only match if its text contains `"level_up"` (or a backslash, since an escape
+// could spell the same string differently): a search over ~200 bytes is far cheaper than
+// walking the JSON, and most records of a selective filter fail it.
+
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cep {
+
+class RawPrefilter {
+  public:
+    RawPrefilter() = default;
+    explicit RawPrefilter(std::vector<std::string> needles) : needles_(std::move(needles)) {}
+
+    bool empty() const { return needles_.empty(); }
+    const std::vector<std::string>& needles() const { return needles_; }
+
+    /// False only when no record with this text can pass: a needle is missing and the text
+    /// has no escapes.
+    bool may_match(std::string_view text) const {
+        for (const auto& needle : needles_)
+            if (::memmem(text.data(), text.size(), needle.data(), needle.size()) == nullptr)
+                return std::memchr(text.data(), '\\', text.size()) != nullptr;
+        return true;
+    }
+
+  private:
+    std::vector<std::string> needles_;
+};
+
+} // namespace cep
