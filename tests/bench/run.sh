@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
     *) benches+=("$1"); shift ;;
   esac
 done
-[ ${#benches[@]} -gt 0 ] || benches=(filter agg window)
+[ ${#benches[@]} -gt 0 ] || benches=(filter agg window sequence)
 
 data_dir=$CEP_BUILD/bench-data
 mkdir -p "$data_dir"
@@ -127,9 +127,46 @@ bench_window() {
   rm -rf "$tmp"
 }
 
+# cep-sequence, from the issue: a two-stage mission keyed by player (100k players) at >= 3 M
+# events/s, and 1,000 rules at once (mixed kinds, sharing few distinct conditions) at >= 1 M
+# events/s; peak memory of each. No peer runs the same patterns, so these are absolute figures.
+sequence_rules_1000() { # a deterministic rule file: count, sequence and all-of rules in turn
+  local events=(chat dungeon_clear item_pickup kill level_up login logout move purchase quest_complete)
+  echo "rules:"
+  for i in $(seq 0 999); do
+    local e1=${events[i % 10]} e2=${events[(i * 7 + 3) % 10]} e3=${events[(i * 3 + 1) % 10]}
+    case $((i % 3)) in
+    0) echo "  - {id: count_$i, keyed: member.playerId, where: 'event == \"$e1\" && gameCode == $((1301 + i % 4))', count: $((10 + i % 20)), within: $((5 + i % 30))m, fire: once, emit_events: false}" ;;
+    1) echo "  - {id: seq_$i, keyed: member.playerId, pattern: 'a: event == \"$e1\" && level >= $((i % 30)) -> b: event == \"$e2\"', within: $((5 + i % 30))m, skip: skip_past_last, fire: once, emit_events: false}" ;;
+    2) echo "  - {id: allof_$i, keyed: member.playerId, within: $((10 + i % 50))m, fire: once, emit_events: false, all_of: [{name: x, where: 'event == \"$e1\"', count: $((2 + i % 3))}, {name: y, where: 'event == \"$e3\"', count: $((1 + i % 2))}]}" ;;
+    esac
+  done
+}
+
+bench_sequence() {
+  local tmp; tmp=$(mktemp -d)
+  sequence_rules_1000 > "$tmp/rules.yaml"
+  "$CEP_BUILD/tools/cep-sequence" --rules "$tmp/rules.yaml" --check > /dev/null
+  local name args
+  for name in two_stage rules_1000; do
+    if [ "$name" = two_stage ]; then
+      args=(-k member.playerId --pattern 'a: event == "level_up" -> b: event == "dungeon_clear"' --within 1h
+            --skip skip_past_last --no-events)
+    else
+      args=(--rules "$tmp/rules.yaml")
+    fi
+    taskset -c 0 /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$CEP_BUILD/tools/cep-sequence" "${args[@]}" "$events" > "$tmp/out"
+    local wall user sys kb
+    read -r wall user sys kb < "$tmp/time"
+    printf 'sequence %-10s %8.3f s  %6.2f M events/s  (CPU %.3f s)  peak RSS %.1f MB  %s matches\n' "$name" "$wall" \
+      "$(echo "$lines/$wall/1000000" | bc -l)" "$(echo "$user + $sys" | bc -l)" "$(echo "$kb/1024" | bc -l)" "$(wc -l < "$tmp/out")"
+  done
+  rm -rf "$tmp"
+}
+
 for b in "${benches[@]}"; do
   if ! declare -F "bench_$b" > /dev/null; then
-    echo "run.sh: unknown benchmark '$b' (known: filter agg window)" >&2
+    echo "run.sh: unknown benchmark '$b' (known: filter agg window sequence)" >&2
     exit 2
   fi
   "bench_$b"
