@@ -14,6 +14,7 @@ complete -c cep-sequence -l fire -x -a 'once every' -d 'With --pattern: write ma
 complete -c cep-sequence -l emit -x -d 'With --pattern: emit template, a JSON or YAML map, e.g. \'{reward: gems}\''
 complete -c cep-sequence -l no-events -d 'Leave the matched events out of match records (all rules)'
 complete -c cep-sequence -l timeouts -r -F -d 'Write partial matches that exceeded their rule\'s \'within\' to FILE'
+complete -c cep-sequence -l backfill -r -F -d 'Read FILE first, as history, then the inputs; input records no later than the history\'s last event time are skipped as counted (repeat for several files)'
 complete -c cep-sequence -l key-ttl -x -d 'Drop the state of a key that has seen no record for DURATION of event time'
 complete -c cep-sequence -l max-partials -x -d 'At most N partial matches per key and rule; the oldest are dropped (and counted)'
 complete -c cep-sequence -l watch -d 'Reload the rules when a rules file changes (as on SIGHUP); a bad file is rejected and the running rules stay'

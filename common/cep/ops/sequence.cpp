@@ -182,6 +182,19 @@ void Sequence::push(const Record& record, Emitter& out) {
         out.reject(record, reason_);
         return;
     }
+    if (!options_.backfill.empty()) {
+        // History first, then live: a live record no later than the history's last event
+        // was counted there (the history is taken as complete up to that time).
+        const bool history = std::find(options_.backfill.begin(), options_.backfill.end(),
+                                       record.origin.source) != options_.backfill.end();
+        if (history) {
+            backfill_until_ = std::max(backfill_until_, *time);
+            ++backfill_records_;
+        } else if (*time <= backfill_until_) {
+            ++backfill_overlap_;
+            return;
+        }
+    }
     if (tracker_.is_late(*time)) {
         late(record, *time);
         return;
@@ -374,10 +387,12 @@ std::string Sequence::stats_fields() const {
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   "\"rules\":%zu,\"keys\":%llu,\"partial_matches\":%llu,\"held_records\":%zu,\"memory_bytes\":%zu,"
-                  "\"expired_keys\":%llu,\"max_partials_dropped\":%llu",
+                  "\"expired_keys\":%llu,\"max_partials_dropped\":%llu,\"backfill_records\":%llu,"
+                  "\"backfill_overlap\":%llu",
                   program_->rules.size(), static_cast<unsigned long long>(engine_->keys()),
                   static_cast<unsigned long long>(engine_->partial_matches()), heap_.size(), engine_->memory(),
-                  static_cast<unsigned long long>(engine_->expired_keys()), static_cast<unsigned long long>(dropped));
+                  static_cast<unsigned long long>(engine_->expired_keys()), static_cast<unsigned long long>(dropped),
+                  static_cast<unsigned long long>(backfill_records_), static_cast<unsigned long long>(backfill_overlap_));
     return buf;
 }
 

@@ -36,6 +36,9 @@ struct SequenceOptions {
     bool watch = false;
     /// --no-events, applied again to reloaded rules.
     bool no_events = false;
+    /// --backfill: inputs read first, as history; live records at or before the latest event
+    /// time seen in them were counted there and are skipped.
+    std::vector<std::string> backfill;
     Duration key_ttl = 0;         ///< --key-ttl; 0: keys are kept
     std::size_t max_partials = 0; ///< --max-partials; 0: no cap
 };
@@ -115,6 +118,9 @@ class Sequence final : public Operator {
     std::vector<std::uint32_t> free_held_;
     std::uint64_t arrivals_ = 0;
     std::uint64_t late_count_ = 0;
+    Timestamp backfill_until_ = min_timestamp; ///< latest event time read from --backfill inputs
+    std::uint64_t backfill_records_ = 0;
+    std::uint64_t backfill_overlap_ = 0; ///< live records skipped as already counted
     Schema& schema_;
     struct FileStamp {
         std::int64_t mtime_ns = 0;

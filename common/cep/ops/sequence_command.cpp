@@ -42,6 +42,11 @@ class SequenceCommand final : public Command {
         app.add_option("--timeouts", timeouts_,
                        "Write partial matches that exceeded their rule's 'within' to FILE")
             ->type_name("FILE");
+        app.add_option("--backfill", backfill_,
+                       "Read FILE first, as history, then the inputs; input records no later than the "
+                       "history's last event time are skipped as counted (repeat for several files)")
+            ->type_name("FILE")
+            ->allow_extra_args(false);
         app.add_option("--key-ttl", key_ttl_,
                        "Drop the state of a key that has seen no record for DURATION of event time")
             ->type_name("DURATION");
@@ -90,6 +95,11 @@ class SequenceCommand final : public Command {
             for (auto& rule : rules_)
                 rule.emit_events = false;
         topic_filter_ = common.inputs.size() > 1;
+        if (!backfill_.empty()) {
+            // The driver reads inputs in order: history, then the live inputs (stdin by default).
+            if (common.inputs.empty()) common.inputs.emplace_back("-");
+            common.inputs.insert(common.inputs.begin(), backfill_.begin(), backfill_.end());
+        }
         if (!key_ttl_.empty()) {
             const auto ttl = parse_duration(key_ttl_);
             if (!ttl || *ttl <= 0) throw UsageError("--key-ttl: not a positive duration: '" + key_ttl_ + "'");
@@ -107,6 +117,7 @@ class SequenceCommand final : public Command {
         options.rules_files = rules_files_;
         options.watch = watch_;
         options.no_events = no_events_;
+        options.backfill = backfill_;
         options.key_ttl = key_ttl_value_;
         options.max_partials = max_partials_;
         if (!explain_.empty()) options.explain = explain_;
@@ -201,6 +212,7 @@ class SequenceCommand final : public Command {
     }
 
     std::vector<std::string> rules_files_;
+    std::vector<std::string> backfill_;
     std::string pattern_, key_, within_, id_, skip_, fire_, emit_, timeouts_, expect_, explain_, explain_out_;
     bool no_events_ = false;
     bool check_ = false;
