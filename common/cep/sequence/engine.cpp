@@ -150,6 +150,17 @@ std::uint32_t Engine::current_event(const CompiledRule& rule) {
     return current_.stored;
 }
 
+bool Engine::any_holds(const std::vector<std::uint32_t>& conditions, const Record& record) {
+    for (const std::uint32_t id : conditions)
+        if (program_->conditions.test(id, record)) return true;
+    return false;
+}
+
+bool Engine::is_empty(const RuleState& state) const {
+    return state.runs.empty() && state.completed.empty() && state.items.empty() && !state.done &&
+           state.matches % program_->rules[state.rule].spec.fire.every == 0;
+}
+
 RuleState* Engine::find_rule(KeyState& key, std::uint32_t rule) {
     auto it = std::lower_bound(key.rules.begin(), key.rules.end(), rule,
                                [](const RuleState& s, std::uint32_t r) { return s.rule < r; });
@@ -657,12 +668,11 @@ void Engine::fire_timers(Timestamp watermark, const Outputs& out) {
         }
         tracing_ = false;
         register_timer(key, timer.key, *state);
-        // Drop what is left empty.
-        if (state->runs.empty() && state->completed.empty() && state->items.empty() && !state->done &&
-            state->matches % program_->rules[state->rule].spec.fire.every == 0) {
-            key.rules.erase(key.rules.begin() + (state - key.rules.data()));
-            if (key.rules.empty()) erase_key(timer.key);
-        }
+        // A key left with nothing goes. An empty state among others stays until the key's next
+        // event compacts them: erasing it here would move the others once per timer.
+        if (is_empty(*state) &&
+            std::all_of(key.rules.begin(), key.rules.end(), [this](const RuleState& s) { return is_empty(s); }))
+            erase_key(timer.key);
     }
 }
 
@@ -734,7 +744,10 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
         group_rules_.clear();
         for (std::uint32_t r : triggered_)
             if (program_->rules[r].key_group == g) group_rules_.push_back(r);
-        if (group_rules_.empty() && tables_[g]->empty() && !explain_) continue;
+        if (group_rules_.empty() && !explain_ &&
+            (tables_[g]->empty() || (!group.sees_every_event && !any_holds(group.relevant_conditions, record))))
+            continue; // no state of this group can change
+
         std::string_view key;
         if (group.extractor) {
             if (group.extractor->missing(record)) continue; // rules keyed by it do not see the record
@@ -751,28 +764,37 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
         KeyState* ks = &key_states_[index];
         ks->last_time = time;
         // States for the rules this event starts, then every state of the key in rule order.
+        // New states go at the end, then one merge keeps the rule order: inserting each in
+        // place would move the key's other states once per new one.
+        const std::size_t had = ks->rules.size();
         for (std::uint32_t r : group_rules_) {
-            auto it = std::lower_bound(ks->rules.begin(), ks->rules.end(), r,
+            const auto end = ks->rules.begin() + static_cast<std::ptrdiff_t>(had);
+            auto it = std::lower_bound(ks->rules.begin(), end, r,
                                        [](const RuleState& s, std::uint32_t rule) { return s.rule < rule; });
-            if (it == ks->rules.end() || it->rule != r) {
+            if (it == end || it->rule != r) {
                 RuleState fresh;
                 fresh.rule = r;
-                ks->rules.insert(it, std::move(fresh));
+                ks->rules.push_back(std::move(fresh));
             }
         }
+        if (ks->rules.size() > had && had > 0)
+            std::inplace_merge(ks->rules.begin(), ks->rules.begin() + static_cast<std::ptrdiff_t>(had),
+                               ks->rules.end(),
+                               [](const RuleState& a, const RuleState& b) { return a.rule < b.rule; });
         if (tracing_) trace_not_started(g, ks);
         std::size_t kept = 0;
         for (std::size_t i = 0; i < ks->rules.size(); ++i) {
             RuleState& state = ks->rules[i];
             const CompiledRule& rule = program_->rules[state.rule];
             const bool triggered = std::binary_search(group_rules_.begin(), group_rules_.end(), state.rule);
-            const bool applied = triggered || applies(rule, time, current_.topic);
+            // An event none of the rule's conditions accepts leaves a relaxed rule's state as is.
+            const bool applied =
+                triggered || (applies(rule, time, current_.topic) &&
+                              (rule.sees_every_event || tracing_ || any_holds(rule.relevant_conditions, record)));
             const std::size_t runs_before = state.runs.size();
             if (applied) step(*ks, state, triggered, out);
             if (tracing_) trace_step(state, triggered, applied, runs_before);
-            const bool empty = state.runs.empty() && state.completed.empty() && state.items.empty() &&
-                               !state.done && state.matches % rule.spec.fire.every == 0;
-            if (empty) continue;
+            if (is_empty(state)) continue;
             register_timer(*ks, index, state);
             if (kept != i) ks->rules[kept] = std::move(state);
             ++kept;

@@ -245,6 +245,10 @@ class Engine {
     Timestamp deadline(const RuleState& state, const CompiledRule& rule) const;
     void fire_timers(Timestamp watermark, const Outputs& out);
     void expire_keys(Timestamp now);
+    /// Whether one of the shared conditions holds for the record (results cached per event).
+    bool any_holds(const std::vector<std::uint32_t>& conditions, const Record& record);
+    /// Nothing to remember: no partial match, counted event, fire mark or every-N count.
+    bool is_empty(const RuleState& state) const;
 
     std::uint32_t find_or_add_key(std::uint32_t group, std::string_view key, const Record& record,
                                   bool create);

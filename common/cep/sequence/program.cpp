@@ -385,6 +385,29 @@ void Program::compile_rule(CompiledRule& rule, Schema& schema) {
         }
     }
     rule.emit = compile_template(spec.emit, spec.emit_pos, rule.stage_names, has_events, schema);
+
+    // Which events can change this rule's state. Relaxed and non-deterministic contiguity
+    // ignore an event no stage accepts; strict contiguity and not_next are broken by it, a
+    // count window counts it, and a condition on earlier stages can only be judged per match.
+    rule.sees_every_event = rule.within_events > 0;
+    if (spec.kind == RuleKind::sequence) {
+        for (std::size_t i = 0; i < spec.stages.size(); ++i) {
+            const StageSpec& stage = spec.stages[i];
+            if ((i > 0 && stage.contiguity == Contiguity::strict) || stage.inner == Contiguity::strict ||
+                stage.negation == Negation::not_next || rule.stage_conds[i].bound)
+                rule.sees_every_event = true;
+            else
+                rule.relevant_conditions.push_back(rule.stage_conds[i].id);
+        }
+    } else {
+        for (const auto& part : rule.parts) {
+            if (part.cond.bound) rule.sees_every_event = true;
+            else rule.relevant_conditions.push_back(part.cond.id);
+        }
+    }
+    std::sort(rule.relevant_conditions.begin(), rule.relevant_conditions.end());
+    rule.relevant_conditions.erase(std::unique(rule.relevant_conditions.begin(), rule.relevant_conditions.end()),
+                                   rule.relevant_conditions.end());
 }
 
 Program::Program(std::vector<RuleSpec> specs, Schema& schema, const std::vector<Slot>& seed_captures) {
@@ -394,6 +417,16 @@ Program::Program(std::vector<RuleSpec> specs, Schema& schema, const std::vector<
         rules[i].spec = std::move(specs[i]);
         rules[i].index = static_cast<std::uint32_t>(i);
         compile_rule(rules[i], schema);
+    }
+    for (auto& group : key_groups) {
+        for (const std::uint32_t r : group.rules) {
+            group.sees_every_event = group.sees_every_event || rules[r].sees_every_event;
+            const auto& more = rules[r].relevant_conditions;
+            group.relevant_conditions.insert(group.relevant_conditions.end(), more.begin(), more.end());
+        }
+        auto& conditions = group.relevant_conditions;
+        std::sort(conditions.begin(), conditions.end());
+        conditions.erase(std::unique(conditions.begin(), conditions.end()), conditions.end());
     }
     // The dispatch index: distinct start conditions -> rules.
     std::map<std::uint32_t, std::size_t> starter_of;

@@ -146,6 +146,11 @@ struct CompiledRule {
     /// Start conditions that hold for an event let it begin a match; a rule with
     /// `starts_on_any` is tried on every event.
     bool starts_on_any = false;
+    /// An event for which none of these shared conditions holds leaves the rule's state as it
+    /// is, unless `sees_every_event` (strict contiguity, not_next, count windows, conditions on
+    /// earlier stages): such events are not stepped through the rule at all.
+    std::vector<std::uint32_t> relevant_conditions;
+    bool sees_every_event = false;
 };
 
 /// Rules sharing key paths share the per-key state table.
@@ -154,6 +159,10 @@ struct KeyGroup {
     std::optional<KeyExtractor> extractor;
     std::vector<Slot> slots; ///< the key fields' slots, to write a key as the JSON it was
     std::vector<std::uint32_t> rules;
+    /// The union over the group's rules: an event that no rule of the group can be changed
+    /// by skips the key lookup altogether.
+    std::vector<std::uint32_t> relevant_conditions;
+    bool sees_every_event = false;
 };
 
 class Program {
