@@ -47,9 +47,11 @@ void StatsReporter::tick_slow(const Counters& counters, std::uint64_t position, 
         std::string bar(static_cast<std::size_t>(filled), '#');
         bar.resize(width, '.');
         const double eta = fraction > 0 ? seconds * (1 - fraction) / fraction : 0;
-        std::fprintf(stderr, "\r%s [%s] %3.0f%% %.1f MB/s %llu records, ETA %.0fs\033[K", tool_.c_str(), bar.c_str(),
-                     fraction * 100, static_cast<double>(position) / 1e6 / (seconds > 0 ? seconds : 1),
-                     static_cast<unsigned long long>(counters.records_in), eta);
+        const double rate = static_cast<double>(counters.records_in) / (seconds > 0 ? seconds : 1);
+        std::fprintf(stderr, "\r%s [%s] %3.0f%% %.1f MB/s %llu records (%.0f/s)%s%s, ETA %.0fs\033[K", tool_.c_str(),
+                     bar.c_str(), fraction * 100, static_cast<double>(position) / 1e6 / (seconds > 0 ? seconds : 1),
+                     static_cast<unsigned long long>(counters.records_in), rate, note_.empty() ? "" : " ",
+                     note_.c_str(), eta);
         progress_shown_ = true;
         next_progress_ = now + std::chrono::milliseconds(200);
     }

@@ -30,6 +30,12 @@ class StatsReporter {
         if (!periodic_ || ++calls_ % 4096 != 0) return;
         tick_slow(counters, position, size);
     }
+    /// The same, unconditionally: for callers that count calls themselves.
+    void poll(const Counters& counters, std::uint64_t position, std::optional<std::uint64_t> size) {
+        if (periodic_) tick_slow(counters, position, size);
+    }
+    /// A few words the progress bar shows after the counts (cep-replay: the event time reached).
+    void set_note(std::string note) { note_ = std::move(note); }
     /// Prints the final line (with --stats) and clears the progress bar.
     void finish(const Counters& counters);
 
@@ -48,6 +54,7 @@ class StatsReporter {
     Clock::time_point next_stats_;
     Clock::time_point next_progress_;
     bool progress_shown_ = false;
+    std::string note_;
 };
 
 } // namespace cep

@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
     *) benches+=("$1"); shift ;;
   esac
 done
-[ ${#benches[@]} -gt 0 ] || benches=(filter agg window sequence)
+[ ${#benches[@]} -gt 0 ] || benches=(filter agg window sequence replay)
 
 data_dir=$CEP_BUILD/bench-data
 mkdir -p "$data_dir"
@@ -164,9 +164,38 @@ bench_sequence() {
   rm -rf "$tmp"
 }
 
+# cep-replay over the generated log as one .zst archive against `zstd -dc` of the same file, one
+# core each: a single sorted input must cost little more than decompressing it (target: within
+# 1.5x). The outputs must be byte-identical (records pass through as their bytes).
+bench_replay() {
+  local archive=$events.zst
+  if [ ! -s "$archive" ]; then
+    echo "compressing $events into $archive" >&2
+    zstd -q -3 -f "$events" -o "$archive.tmp" && mv "$archive.tmp" "$archive"
+  fi
+  cat "$archive" > /dev/null
+  local tmp; tmp=$(mktemp -d)
+  local t_cep t_zstd
+  t_cep=$(best_of 3 "$tmp/cep.out" taskset -c 0 "$CEP_BUILD/tools/cep-replay" "$archive")
+  t_zstd=$(best_of 3 "$tmp/zstd.out" taskset -c 0 zstd -dc "$archive")
+  if ! cmp -s "$tmp/cep.out" "$tmp/zstd.out"; then
+    echo "replay: OUTPUT DIFFERS between cep-replay and zstd -dc" >&2
+    rm -rf "$tmp"
+    return 1
+  fi
+  local ratio; ratio=$(echo "$t_cep/$t_zstd" | bc -l)
+  printf 'replay: %s lines, %.2f GB (%.2f GB compressed); identical output\n' "$lines" \
+    "$(echo "$bytes/1000000000" | bc -l)" "$(echo "$(stat -c %s "$archive")/1000000000" | bc -l)"
+  printf '  cep-replay FILE.zst %8.3f s  %6.2f M lines/s\n' "$t_cep" "$(echo "$lines/$t_cep/1000000" | bc -l)"
+  printf '  zstd -dc FILE.zst   %8.3f s  %6.2f M lines/s\n' "$t_zstd" "$(echo "$lines/$t_zstd/1000000" | bc -l)"
+  printf '  ratio: cep-replay takes %.2fx the time of zstd -dc' "$ratio"
+  if [ "$(echo "$ratio <= 1.5" | bc -l)" = 1 ]; then echo " (target <= 1.5x: met)"; else echo " (target <= 1.5x: NOT met)"; fi
+  rm -rf "$tmp"
+}
+
 for b in "${benches[@]}"; do
   if ! declare -F "bench_$b" > /dev/null; then
-    echo "run.sh: unknown benchmark '$b' (known: filter agg window sequence)" >&2
+    echo "run.sh: unknown benchmark '$b' (known: filter agg window sequence replay)" >&2
     exit 2
   fi
   "bench_$b"

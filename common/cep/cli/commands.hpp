@@ -10,5 +10,6 @@ std::unique_ptr<Command> make_keyby_command();
 std::unique_ptr<Command> make_window_command();
 std::unique_ptr<Command> make_agg_command();
 std::unique_ptr<Command> make_sequence_command();
+std::unique_ptr<Command> make_replay_command();
 
 } // namespace cep::cli

@@ -5,7 +5,7 @@
 namespace cep::cli {
 
 std::span<const ToolInfo> tools() {
-    static const std::array<ToolInfo, 5> all{{
+    static const std::array<ToolInfo, 6> all{{
         {"filter", "keep the records that match an expression", "[OPTIONS] EXPR [INPUT...]", make_filter_command},
         {"keyby", "key records and split them into partitions", "[OPTIONS] -k PATH[,PATH...] [INPUT...]",
          make_keyby_command},
@@ -16,6 +16,8 @@ std::span<const ToolInfo> tools() {
          make_agg_command},
         {"sequence", "detect event patterns per key: counts, all-of sets and sequences, in event time",
          "[OPTIONS] (--rules FILE | --pattern PATTERN) [INPUT...]", make_sequence_command},
+        {"replay", "replay archived records in event-time order, or archive a stream into time-partitioned files",
+         "[OPTIONS] [ARCHIVE...|DIR|kafka://...] | --archive DIR [INPUT...]", make_replay_command},
     }};
     return all;
 }

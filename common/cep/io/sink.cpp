@@ -108,9 +108,13 @@ bool ends_with(const std::string& text, std::string_view suffix) {
 
 std::unique_ptr<RecordSink> open_sink(const std::string& spec) {
     if (spec == "-" || spec.empty()) return std::make_unique<FileSink>(STDOUT_FILENO, "<stdout>", false, false);
-    const int fd = ::open(spec.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw RuntimeError(spec + ": cannot open for writing: " + std::strerror(errno));
-    return std::make_unique<FileSink>(fd, spec, true, ends_with(spec, ".zst"));
+    return open_file_sink(spec, ends_with(spec, ".zst"));
+}
+
+std::unique_ptr<RecordSink> open_file_sink(const std::string& path, bool compress) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw RuntimeError(path + ": cannot open for writing: " + std::strerror(errno));
+    return std::make_unique<FileSink>(fd, path, true, compress);
 }
 
 } // namespace cep::io

@@ -23,5 +23,8 @@ class RecordSink {
 
 /// Opens `spec` for writing: `-` is stdout; a name ending in `.zst` is zstd-compressed.
 std::unique_ptr<RecordSink> open_sink(const std::string& spec);
+/// Opens the file `path` for writing, zstd-compressed or not whatever its name (e.g. a `.tmp`
+/// file renamed when complete).
+std::unique_ptr<RecordSink> open_file_sink(const std::string& path, bool compress);
 
 } // namespace cep::io
