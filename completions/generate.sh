@@ -27,6 +27,8 @@ if [ $# -gt 0 ]; then
 else
     # The same list CMake builds from, so test binaries (cep-golden, ...) are never included.
     read -r -a tools < <(sed -n 's/^set(CEP_TOOLS \(.*\))$/\1/p' "$here/../tools/CMakeLists.txt")
+    # ... and the front door, which has no cep- prefix.
+    [ -f "$here/../tools/cep.cpp" ] && tools+=(cep)
 fi
 if [ ${#tools[@]} -eq 0 ]; then
     echo "$0: no tools given and none found in tools/CMakeLists.txt" >&2
@@ -159,6 +161,15 @@ write_bash() {
             echo "        fi"
             echo "    done"
         fi
+        if [ -n "$subcommands" ]; then
+            bash_quote "$subcommands"
+            echo
+            echo "    # The first word: a subcommand or a tool."
+            echo "    if ((cword == 1)) && [[ \$cur != -* ]]; then"
+            echo "        COMPREPLY=(\$(compgen -W $quoted -- \"\$cur\"))"
+            echo "        return"
+            echo "    fi"
+        fi
         echo
         echo "    case \$prev in"
         if [ -n "$file_options" ]; then
@@ -203,6 +214,10 @@ write_zsh() {
         echo "# Regenerate with: $regenerate"
         echo
         echo "_arguments -s -S \\"
+        if [ -n "$subcommands" ]; then
+            zsh_escape "$subcommands"
+            echo "  '1:command:($quoted)' \\"
+        fi
         while IFS=$'\x1f' read -r kind shorts longs takes type desc; do
             local action="" names=() name spec
             value_kind "$type"
@@ -252,6 +267,12 @@ write_fish() {
         echo "# Generated from \`$tool --cep-options-json\` by completions/generate.sh; do not edit."
         echo "# Regenerate with: $regenerate"
         echo
+        local sub summary
+        while IFS=$'\x1f' read -r sub summary; do
+            [ -n "$sub" ] || continue
+            fish_quote "$summary"
+            echo "complete -c $tool -n __fish_use_subcommand -f -a $sub -d $quoted"
+        done <<<"$subcommand_table"
         while IFS=$'\x1f' read -r kind shorts longs takes type desc; do
             [ "$kind" = positional ] && continue
             local line="complete -c $tool" name
@@ -284,7 +305,11 @@ for name in "${tools[@]}"; do
         echo "$0: $binary not found or not executable (build first)" >&2
         exit 1
     fi
-    table=$("$binary" --cep-options-json | option_table)
+    json=$("$binary" --cep-options-json)
+    table=$(option_table <<<"$json")
+    # The front door completes its subcommands and the tools as its first word.
+    subcommand_table=$(jq -r '(.subcommands // [])[] | [.name, .summary] | join("\u001f")' <<<"$json")
+    subcommands=$(jq -r '[(.subcommands // [])[].name] | join(" ")' <<<"$json")
     write_bash "$tool" "$table"
     write_zsh "$tool" "$table"
     write_fish "$tool" "$table"

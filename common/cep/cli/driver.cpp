@@ -89,7 +89,6 @@ class DropTracker {
 
 } // namespace
 
-/// Opens one input: a kafka: name, or a file / `-` read through a LineReader.
 std::unique_ptr<io::RecordSource> open_input(const std::string& spec, const CommonOptions& common) {
     if (io::is_kafka_spec(spec))
         return io::open_kafka_source(io::resolve_kafka_endpoint(spec, common.kafka), common.max_line_bytes);

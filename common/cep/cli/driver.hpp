@@ -5,6 +5,7 @@
 #include "cep/control.hpp"
 #include "cep/diagnostics.hpp"
 #include "cep/io/kafka_config.hpp"
+#include "cep/io/record_source.hpp"
 #include "cep/io/sink.hpp"
 #include "cep/stats.hpp"
 
@@ -69,6 +70,9 @@ std::unique_ptr<io::RecordSink> open_output(const std::string& spec, const io::K
 /// Opens the outputs a command asks for: one, or N with `{p}` in the name replaced by 0..N-1.
 std::vector<std::unique_ptr<io::RecordSink>> open_outputs(const std::string& spec, std::uint32_t partitions,
                                                           const io::KafkaOptions& kafka = {});
+
+/// Opens one input: a kafka: name, or a file / `-` read through a LineReader.
+std::unique_ptr<io::RecordSource> open_input(const std::string& spec, const CommonOptions& common);
 
 /// Runs `command` with the shared record driver (or its own run_directly). Returns the exit code.
 int run(const std::string& program, Command& command, const CommonOptions& common);

@@ -1,5 +1,6 @@
 #include "cep/cli/command.hpp"
 #include "cep/cli/driver.hpp"
+#include "cep/cli/tool_app.hpp"
 #include "cep/errors.hpp"
 #include "cep/expr/expression.hpp"
 #include "cep/path.hpp"
@@ -104,8 +105,10 @@ std::string validator_suffix(CLI::Option& option) {
     return suffix;
 }
 
+} // namespace
+
 /// The option table behind --help, for the completion generator and the man-page check.
-void print_options_json(CLI::App& app, const ToolInfo& info) {
+std::string options_json(CLI::App& app, std::string_view tool, std::string_view summary, std::string_view usage) {
     nlohmann::json options = nlohmann::json::array();
     for (CLI::Option* option : app.get_options()) {
         nlohmann::json entry;
@@ -127,14 +130,58 @@ void print_options_json(CLI::App& app, const ToolInfo& info) {
         if (option->get_group().empty() || option->get_group() == "Hidden") continue;
         options.push_back(entry);
     }
-    nlohmann::json out{{"tool", "cep-" + std::string(info.name)},
-                       {"summary", info.summary},
-                       {"usage", info.usage},
-                       {"options", options}};
-    std::cout << out.dump(2) << '\n';
+    nlohmann::json out{{"tool", tool}, {"summary", summary}, {"usage", usage}, {"options", options}};
+    return out.dump(2);
 }
 
-} // namespace
+std::unique_ptr<ToolInstance> make_tool_instance(const ToolInfo& info) {
+    auto tool = std::make_unique<ToolInstance>();
+    tool->info = &info;
+    tool->command = info.make();
+    const std::string program = "cep-" + std::string(info.name);
+    tool->app = std::make_unique<CLI::App>(std::string(info.summary), program);
+    CLI::App& app = *tool->app;
+    CommonOptions& common = tool->common;
+    app.get_formatter()->column_width(34);
+    app.set_version_flag("--version", program + " " CEP_VERSION);
+    app.footer("Exit status: 0 ok (also on a broken pipe), 1 data or runtime errors, 2 usage or expression errors.\n"
+               "See man " + program + " and man 7 cep.");
+    // Acted on before parsing, in main(); registered so that it is accepted.
+    app.add_flag("--cep-options-json")->description("Print the option table as JSON")->group("");
+    tool->command->add_options(app);
+    add_common_options(app, common);
+    add_time_options(app, common, tool->command->uses_event_time());
+    io::add_kafka_options(app, common.kafka);
+    return tool;
+}
+
+void finish_configure(ToolInstance& tool) {
+    CommonOptions& common = tool.common;
+    if (!common.stats_interval.empty() && !parse_duration(common.stats_interval))
+        throw UsageError("--stats-interval: not a duration: '" + common.stats_interval + "' (try 5s, 1m)");
+    resolve_time_options(common);
+    io::check_kafka_options(common.kafka);
+    tool.command->configure(common);
+}
+
+std::unique_ptr<ToolInstance> parse_tool(const ToolInfo& info, const std::vector<std::string>& args) {
+    auto tool = make_tool_instance(info);
+    // CLI11 takes a vector in reverse order (it pops from the back).
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    try {
+        tool->app->parse(reversed);
+    } catch (const CLI::CallForHelp&) {
+        throw UsageError("--help is not an argument a pipeline can run with");
+    } catch (const CLI::CallForAllHelp&) {
+        throw UsageError("--help-all is not an argument a pipeline can run with");
+    } catch (const CLI::CallForVersion&) {
+        throw UsageError("--version is not an argument a pipeline can run with");
+    } catch (const CLI::ParseError& e) {
+        throw UsageError(e.what());
+    }
+    finish_configure(*tool);
+    return tool;
+}
 
 int main(std::string_view tool_name, int argc, char** argv) {
     // A closed pipe must surface as EPIPE (exit 0), not kill us with SIGPIPE.
@@ -145,23 +192,12 @@ int main(std::string_view tool_name, int argc, char** argv) {
         std::fprintf(stderr, "cep: unknown tool '%.*s'\n", static_cast<int>(tool_name.size()), tool_name.data());
         return exit_code::usage;
     }
-    std::unique_ptr<Command> command = info->make();
-    CommonOptions common;
-    CLI::App app{std::string(info->summary), program};
-    app.get_formatter()->column_width(34);
-    app.set_version_flag("--version", program + " " CEP_VERSION);
-    app.footer("Exit status: 0 ok (also on a broken pipe), 1 data or runtime errors, 2 usage or expression errors.\n"
-               "See man " + program + " and man 7 cep.");
-    bool options_json = false; // acted on before parsing, below; registered to be accepted
-    app.add_flag("--cep-options-json", options_json, "Print the option table as JSON")->group("");
-    command->add_options(app);
-    add_common_options(app, common);
-    add_time_options(app, common, command->uses_event_time());
-    io::add_kafka_options(app, common.kafka);
+    auto tool = make_tool_instance(*info);
+    CLI::App& app = *tool->app;
     // Before parsing: a tool with required options (cep-keyby -k) must still print its table.
     for (int i = 1; i < argc; ++i) {
         if (std::string_view(argv[i]) == "--cep-options-json") {
-            print_options_json(app, *info);
+            std::cout << options_json(app, program, info->summary, info->usage) << '\n';
             return exit_code::ok;
         }
     }
@@ -180,12 +216,8 @@ int main(std::string_view tool_name, int argc, char** argv) {
     }
 
     try {
-        if (!common.stats_interval.empty() && !parse_duration(common.stats_interval))
-            throw UsageError("--stats-interval: not a duration: '" + common.stats_interval + "' (try 5s, 1m)");
-        resolve_time_options(common);
-        io::check_kafka_options(common.kafka);
-        command->configure(common);
-        return run(program, *command, common);
+        finish_configure(*tool);
+        return run(program, *tool->command, tool->common);
     } catch (const SyntaxError& e) {
         std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
         return exit_code::usage;

@@ -1,5 +1,6 @@
 #include "cep/testing/golden.hpp"
 
+#include "cep/cli/command.hpp"
 #include "cep/errors.hpp"
 #include "cep/io/byte_source.hpp"
 #include "cep/json_writer.hpp"
@@ -431,6 +432,16 @@ void compare_text(std::string what, std::string_view expected, std::string_view 
     mismatches.push_back({std::move(what) + " differs at line " + std::to_string(*line), std::move(detail)});
 }
 
+/// `cep` or `cep-NAME` of a tool (or a binary of that name in `bin_dir`): the word is the
+/// program, not its first argument. No tool takes such a word as its first argument.
+bool names_program(const std::string& word, const fs::path& bin_dir) {
+    if (word == "cep") return true;
+    if (!word.starts_with("cep-") || word.find('/') != std::string::npos) return false;
+    return cli::find_tool(std::string_view(word).substr(4)) != nullptr || fs::exists(bin_dir / word);
+}
+
+bool is_case(const fs::path& dir) { return fs::exists(dir / "cmd") || fs::exists(dir / "manifest.yaml"); }
+
 } // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -450,18 +461,29 @@ CaseResult run_case(const fs::path& dir, const GoldenOptions& options) {
     };
 
     // tests/golden/cep/ holds cases of the front door itself.
-    const std::string binary = tool == "cep" ? tool : "cep-" + tool;
-    const fs::path program =
-        options.program ? fs::absolute(*options.program) : fs::absolute(options.bin_dir) / binary;
+    std::string binary = tool == "cep" ? tool : "cep-" + tool;
     std::vector<std::string> args;
     std::vector<std::string> env;
     try {
-        std::string cmd = read_file(case_dir / "cmd");
-        args = split_shell_words(cmd);
+        if (fs::exists(case_dir / "cmd")) {
+            std::string cmd = read_file(case_dir / "cmd");
+            args = split_shell_words(cmd);
+        } else {
+            // A case that is a pipeline: run its manifest.
+            binary = "cep";
+            args = {"run", "manifest.yaml"};
+        }
+        // Cases written outside tests/golden/<tool>/ name the program as the first word.
+        if (!args.empty() && names_program(args.front(), options.bin_dir)) {
+            binary = args.front();
+            args.erase(args.begin());
+        }
         if (fs::exists(case_dir / "env")) env = read_env_file(case_dir / "env");
     } catch (const std::exception& e) {
         return broken(std::string("bad case: ") + e.what());
     }
+    const fs::path program =
+        options.program ? fs::absolute(*options.program) : fs::absolute(options.bin_dir) / binary;
     result.command = program.filename().string();
     for (const auto& arg : args)
         result.command += ' ' + quote_shell_word(arg);
@@ -585,13 +607,13 @@ std::string format_report(const CaseResult& result) {
 
 SuiteResult run_suite(const fs::path& dir, const GoldenOptions& options, std::ostream& log) {
     std::vector<fs::path> cases;
-    if (fs::exists(dir / "cmd")) {
+    if (is_case(dir)) {
         cases.push_back(dir);
     } else if (fs::is_directory(dir)) {
         for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator();
              ++it) {
             if (!it->is_directory()) continue;
-            if (fs::exists(it->path() / "cmd")) {
+            if (is_case(it->path())) {
                 cases.push_back(it->path());
                 it.disable_recursion_pending(); // a case's files/ holds expectations, not cases
             }
@@ -600,7 +622,7 @@ SuiteResult run_suite(const fs::path& dir, const GoldenOptions& options, std::os
     }
     SuiteResult suite;
     if (cases.empty()) {
-        log << "FAIL " << dir.string() << ": no golden cases (directories with a cmd file)\n";
+        log << "FAIL " << dir.string() << ": no golden cases (directories with a cmd or manifest.yaml file)\n";
         ++suite.failed;
         return suite;
     }

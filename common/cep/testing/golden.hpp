@@ -4,7 +4,10 @@
 // scratch copy of the directory and compares what came out, as JSON values where it can.
 //
 //   tests/golden/filter/0001_seed/
-//     cmd          arguments after the binary name, as shell words (no shell is involved)
+//     cmd          arguments after the binary name, as shell words (no shell is involved); the
+//                  first word may name the program (`cep-sequence ...`, `cep run ...`), else it
+//                  is cep-<parent directory name>
+//     manifest.yaml  without cmd: the case is `cep run manifest.yaml`
 //     in.ndjson    fed to stdin when present (and readable by name: cwd is the case copy)
 //     out.ndjson   expected stdout (absent: stdout must be empty)
 //     exact        marker: compare stdout and files byte for byte instead of as JSON values

@@ -1,0 +1,281 @@
+// Fused mode: every node's operator in this process. A node's emitter hands each record to the
+// next nodes, which parse it with their own schema (the simple, always-correct way: a node may
+// read paths its upstream never parsed); watermarks travel as on_watermark calls; finish()
+// runs in topological order, so everything a node holds back reaches its readers.
+
+#include "cep/cli/driver.hpp"
+#include "cep/cli/tool_app.hpp"
+#include "cep/control.hpp"
+#include "cep/diagnostics.hpp"
+#include "cep/manifest/merge.hpp"
+#include "cep/manifest/metrics.hpp"
+#include "cep/manifest/runner.hpp"
+#include "cep/record_parser.hpp"
+#include "cep/testing/golden.hpp"
+
+#include <simdjson.h>
+
+namespace cep::manifest {
+namespace {
+
+class FusedPipeline;
+
+struct FusedNode {
+    const Node* spec = nullptr;
+    std::size_t index = 0;
+    std::unique_ptr<cli::ToolInstance> tool;
+    Schema schema;
+    std::unique_ptr<Operator> op;
+    std::unique_ptr<RecordParser> parser;
+    std::unique_ptr<Diagnostics> diagnostics;
+    std::unique_ptr<Emitter> emitter;
+    std::unique_ptr<EventTimeMerge> merge; // when records come from more than one place
+    std::vector<std::unique_ptr<io::RecordSink>> sinks;
+    std::string padded; // the record being pushed, with simdjson's padding
+    NodeCounters counters;
+};
+
+class FusedPipeline {
+  public:
+    FusedPipeline(const Manifest& manifest) : manifest_(manifest), nodes_(manifest.nodes.size()) {}
+
+    void build() {
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            FusedNode& node = nodes_[i];
+            node.spec = &manifest_.nodes[i];
+            node.index = i;
+            node.tool = cli::parse_tool(*cli::find_tool(node.spec->tool), node.spec->args);
+            const cli::CommonOptions& common = node.tool->common;
+            node.op = node.tool->command->make_operator(node.schema, common);
+            node.parser = std::make_unique<RecordParser>(node.schema, common.strict);
+            std::unique_ptr<io::RecordSink> dead_letter;
+            if (!common.dead_letter.empty()) dead_letter = cli::open_output(common.dead_letter, common.kafka);
+            node.diagnostics = std::make_unique<Diagnostics>("cep run: " + node.spec->name + " (cep-" +
+                                                                 node.spec->tool + ")",
+                                                             common.on_error, std::move(dead_letter));
+            for (const auto& output : node.spec->outputs)
+                node.sinks.push_back(cli::open_output(output, common.kafka));
+            if (manifest_.writes_stdout(i)) node.sinks.push_back(cli::open_output("-", common.kafka));
+            node.emitter = std::make_unique<NodeEmitter>(*this, node);
+            if (manifest_.input_count(i) > 1)
+                node.merge = std::make_unique<EventTimeMerge>(
+                    manifest_.input_count(i), common.time, [this, &node](std::string_view line) {
+                        push_line(node, line, Origin{node.spec->name, 0});
+                    });
+        }
+    }
+
+    int run(MetricsWriter& metrics) {
+        struct Source {
+            FusedNode* node;
+            std::size_t port;
+            std::unique_ptr<io::RecordSource> source;
+        };
+        std::vector<Source> sources;
+        for (auto& node : nodes_)
+            for (std::size_t p = 0; p < node.spec->inputs.size(); ++p) {
+                try {
+                    sources.push_back({&node, p, cli::open_input(node.spec->inputs[p], node.tool->common)});
+                } catch (const RuntimeError& e) {
+                    node.diagnostics->input_error(node.spec->inputs[p], e.what());
+                    if (node.merge) node.merge->close(p);
+                }
+            }
+        try {
+            // Round robin, a block at a time, so merged inputs advance together and the merge
+            // holds little.
+            io::Block block;
+            while (!sources.empty()) {
+                for (auto it = sources.begin(); it != sources.end();) {
+                    if (read_block(*it->node, it->port, *it->source, block)) {
+                        ++it;
+                        continue;
+                    }
+                    if (it->node->merge) it->node->merge->close(it->port);
+                    it = sources.erase(it);
+                }
+                metrics.tick(snapshot());
+            }
+            for (std::size_t i : manifest_.order) {
+                FusedNode& node = nodes_[i];
+                if (node.merge)
+                    for (std::size_t p = 0; p < manifest_.input_count(i); ++p)
+                        node.merge->close(p);
+                node.op->finish(*node.emitter);
+                for (auto& sink : node.sinks)
+                    sink->close();
+            }
+        } catch (const BrokenPipe&) {
+            // The reader left (`| head`): a normal end.
+            for (auto& node : nodes_)
+                node.diagnostics->finish();
+            return exit_code::ok;
+        }
+        metrics.finish(snapshot());
+        bool errors = false;
+        for (auto& node : nodes_) {
+            node.diagnostics->finish();
+            errors = errors || node.diagnostics->errors() > 0;
+        }
+        return errors ? exit_code::data_error : exit_code::ok;
+    }
+
+  private:
+    class NodeEmitter final : public Emitter {
+      public:
+        NodeEmitter(FusedPipeline& pipeline, FusedNode& node) : pipeline_(pipeline), node_(node) {}
+        void emit(const Record& record, const Route& route) override {
+            pipeline_.deliver(node_, record.raw, record.origin, route);
+        }
+        void emit_new(std::string_view json, const Origin& origin, const Route& route) override {
+            pipeline_.deliver(node_, json, origin, route);
+        }
+        void reject(const Record& record, std::string_view reason) override {
+            node_.diagnostics->data_error(record.origin, 0, reason, record.raw);
+        }
+        void watermark(Timestamp time) override { pipeline_.forward_time(node_, time, true); }
+        void progress(Timestamp time) override { pipeline_.forward_time(node_, time, false); }
+
+      private:
+        FusedPipeline& pipeline_;
+        FusedNode& node_;
+    };
+
+    /// False at the end of the input.
+    bool read_block(FusedNode& node, std::size_t port, io::RecordSource& source, io::Block& block) {
+        const auto status = source.next_block(block, -1);
+        switch (status) {
+        case io::RecordSource::Status::end:
+            return false;
+        case io::RecordSource::Status::source_error:
+            node.diagnostics->input_error(source.name(), source.error());
+            return false;
+        case io::RecordSource::Status::idle:
+            return true;
+        case io::RecordSource::Status::bad_record:
+            ++node.counters.in;
+            node.diagnostics->data_error(block.origin, 0, block.reason, block.text);
+            return true;
+        case io::RecordSource::Status::block:
+            break;
+        }
+        std::string_view rest = block.text;
+        std::uint64_t line_number = block.first_line;
+        std::size_t index = 0;
+        while (!rest.empty()) {
+            const std::size_t newline = rest.find('\n');
+            std::string_view text = rest.substr(0, newline);
+            rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
+            Origin origin{source.name(), line_number++};
+            if (!block.lines.empty()) {
+                const io::LineMeta& line = block.lines[index++];
+                origin = Origin{line.source, line.line};
+            }
+            if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+            if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
+            if (node.merge)
+                node.merge->push(port, text);
+            else
+                push_line(node, text, origin);
+        }
+        source.lines_consumed(line_number - block.first_line);
+        return true;
+    }
+
+    /// One line into a node: a control record becomes a call, anything else is parsed and pushed.
+    void push_line(FusedNode& node, std::string_view line, const Origin& origin) {
+        if (is_control(line)) {
+            if (auto control = parse_control(line)) {
+                if (control->type == ControlRecord::Type::watermark)
+                    node.op->on_watermark(control->time, *node.emitter);
+                else
+                    node.op->on_progress(control->time, *node.emitter);
+                return;
+            }
+        }
+        ++node.counters.in;
+        // Padded for simdjson; not re-entered, since a node never feeds itself.
+        node.padded.assign(line);
+        node.padded.append(simdjson::SIMDJSON_PADDING, '\0');
+        const std::string_view text(node.padded.data(), line.size());
+        ParseFailure failure;
+        if (!node.parser->parse(text, failure)) {
+            node.diagnostics->data_error(origin, failure.column, failure.reason, line);
+            return;
+        }
+        node.op->push(Record{text, node.parser->slots(), origin}, *node.emitter);
+    }
+
+    void deliver(FusedNode& from, std::string_view bytes, const Origin& origin, const Route& route) {
+        ++from.counters.out;
+        if (!from.sinks.empty()) {
+            const std::size_t index = route.partition ? *route.partition % from.sinks.size() : 0;
+            (void)index; // every output of a node gets every record (fan-out), as in processes mode
+            for (auto& sink : from.sinks)
+                sink->write(bytes, route.key);
+        }
+        for (std::size_t d : manifest_.downstream[from.index]) {
+            FusedNode& to = nodes_[d];
+            if (to.merge) {
+                to.merge->push(port_of(to, from), bytes);
+            } else {
+                // The record's bytes may live in `from`'s buffer: `to` copies them before parsing.
+                push_line(to, bytes, origin);
+            }
+        }
+    }
+
+    void forward_time(FusedNode& from, Timestamp time, bool watermark) {
+        // As processes mode: event time reaches a reader that has only this one input.
+        for (std::size_t d : manifest_.downstream[from.index]) {
+            FusedNode& to = nodes_[d];
+            if (to.merge) continue;
+            if (watermark)
+                to.op->on_watermark(time, *to.emitter);
+            else
+                to.op->on_progress(time, *to.emitter);
+        }
+    }
+
+    std::size_t port_of(const FusedNode& to, const FusedNode& from) const {
+        const auto& up = manifest_.upstream[to.index];
+        return to.spec->inputs.size() +
+               static_cast<std::size_t>(std::find(up.begin(), up.end(), from.index) - up.begin());
+    }
+
+    std::vector<NodeCounters> snapshot() const {
+        std::vector<NodeCounters> out;
+        for (const auto& node : nodes_)
+            out.push_back(node.counters);
+        return out;
+    }
+
+    const Manifest& manifest_;
+    std::vector<FusedNode> nodes_;
+};
+
+} // namespace
+
+int run_fused(const Manifest& manifest, const RunOptions& options) {
+    for (const auto& node : manifest.nodes)
+        if (!node.is_tool())
+            throw UsageError("--mode fused: node '" + node.name +
+                             "' runs a foreign command; use --mode processes");
+    if (options.dry_run) {
+        std::printf("# fused: one process, operators chained in this order\n");
+        for (std::size_t i : manifest.order) {
+            const Node& node = manifest.nodes[i];
+            std::printf("%s: cep-%s", node.name.c_str(), node.tool.c_str());
+            for (const auto& arg : node.args)
+                std::printf(" %s", testing::quote_shell_word(arg).c_str());
+            std::printf("\n");
+        }
+        return exit_code::ok;
+    }
+    FusedPipeline pipeline(manifest);
+    pipeline.build();
+    MetricsWriter metrics(manifest, options);
+    return pipeline.run(metrics);
+}
+
+} // namespace cep::manifest

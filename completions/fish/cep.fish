@@ -1,0 +1,25 @@
+# fish completion for cep
+# Generated from `cep --cep-options-json` by completions/generate.sh; do not edit.
+# Regenerate with: completions/generate.sh build/tools completions
+
+complete -c cep -n __fish_use_subcommand -f -a help -d 'list the tools, or show one tool\'s or subcommand\'s help'
+complete -c cep -n __fish_use_subcommand -f -a test -d 'run golden test cases (cmd, in.ndjson, out.ndjson, ...) and report differences'
+complete -c cep -n __fish_use_subcommand -f -a run -d 'run a pipeline manifest (pipeline.yaml)'
+complete -c cep -n __fish_use_subcommand -f -a check -d 'validate a pipeline manifest without running it'
+complete -c cep -n __fish_use_subcommand -f -a graph -d 'print a pipeline manifest as a Graphviz graph'
+complete -c cep -n __fish_use_subcommand -f -a filter -d 'keep the records that match an expression'
+complete -c cep -n __fish_use_subcommand -f -a keyby -d 'key records and split them into partitions'
+complete -c cep -n __fish_use_subcommand -f -a window -d 'aggregate records per key over tumbling, sliding, session or count windows'
+complete -c cep -n __fish_use_subcommand -f -a agg -d 'group records and compute aggregates per group'
+complete -c cep -n __fish_use_subcommand -f -a sequence -d 'detect event patterns per key: counts, all-of sets and sequences, in event time'
+complete -c cep -s h -l help -d 'Print this help message and exit'
+complete -c cep -l version -d 'Display program version information and exit'
+complete -c cep -l bless -d 'Rewrite out.ndjson, exit and files/* from what the commands produced'
+complete -c cep -l keep -d 'Keep each case\'s scratch directory and print its path'
+complete -c cep -l timeout -x -d 'Kill a case\'s command after SECONDS (default 60)'
+complete -c cep -l mode -x -a 'auto fused processes' -d 'fused: one process, operators chained; processes: one process per node, connected by pipes; auto: fused when every node is a cep tool'
+complete -c cep -l dry-run -d 'Print what would run (the commands, in processes mode)'
+complete -c cep -l metrics -r -F -d 'Append per-node counters (records in and out, rates) to FILE as NDJSON'
+complete -c cep -l metrics-interval -x -d 'How often --metrics and --status are written (default 1s)'
+complete -c cep -l status -d 'Show per-node counters live on stderr (a terminal)'
+complete -c cep -l svg -r -F -d 'Also render the graph to FILE with Graphviz dot'
