@@ -12,6 +12,7 @@ complete -c cep -n __fish_use_subcommand -f -a keyby -d 'key records and split t
 complete -c cep -n __fish_use_subcommand -f -a window -d 'aggregate records per key over tumbling, sliding, session or count windows'
 complete -c cep -n __fish_use_subcommand -f -a agg -d 'group records and compute aggregates per group'
 complete -c cep -n __fish_use_subcommand -f -a sequence -d 'detect event patterns per key: counts, all-of sets and sequences, in event time'
+complete -c cep -n __fish_use_subcommand -f -a replay -d 'replay archived records in event-time order, or archive a stream into time-partitioned files'
 complete -c cep -s h -l help -d 'Print this help message and exit'
 complete -c cep -l version -d 'Display program version information and exit'
 complete -c cep -l bless -d 'Rewrite out.ndjson, exit and files/* from what the commands produced'
