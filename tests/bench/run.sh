@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
     *) benches+=("$1"); shift ;;
   esac
 done
-[ ${#benches[@]} -gt 0 ] || benches=(filter agg window sequence replay)
+[ ${#benches[@]} -gt 0 ] || benches=(filter agg window sequence replay manifest)
 
 data_dir=$CEP_BUILD/bench-data
 mkdir -p "$data_dir"
@@ -155,11 +155,18 @@ bench_sequence() {
     else
       args=(--rules "$tmp/rules.yaml")
     fi
-    taskset -c 0 /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$CEP_BUILD/tools/cep-sequence" "${args[@]}" "$events" > "$tmp/out"
+    # 1,000 rules run far below the target yet (about 5 k events/s: see the notes of issue 4),
+    # so they get the first 200 k lines only, or the run would take hours.
+    local n=$lines input=$events
+    if [ "$name" = rules_1000 ] && [ "$lines" -gt 200000 ]; then
+      n=200000 input=$tmp/head.ndjson
+      head -n "$n" "$events" > "$input"
+    fi
+    taskset -c 0 /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$CEP_BUILD/tools/cep-sequence" "${args[@]}" "$input" > "$tmp/out"
     local wall user sys kb
     read -r wall user sys kb < "$tmp/time"
-    printf 'sequence %-10s %8.3f s  %6.2f M events/s  (CPU %.3f s)  peak RSS %.1f MB  %s matches\n' "$name" "$wall" \
-      "$(echo "$lines/$wall/1000000" | bc -l)" "$(echo "$user + $sys" | bc -l)" "$(echo "$kb/1024" | bc -l)" "$(wc -l < "$tmp/out")"
+    printf 'sequence %-10s %9s lines %8.3f s  %6.2f M events/s  (CPU %.3f s)  peak RSS %.1f MB  %s matches\n' "$name" "$n" "$wall" \
+      "$(echo "$n/$wall/1000000" | bc -l)" "$(echo "$user + $sys" | bc -l)" "$(echo "$kb/1024" | bc -l)" "$(wc -l < "$tmp/out")"
   done
   rm -rf "$tmp"
 }
@@ -193,9 +200,51 @@ bench_replay() {
   rm -rf "$tmp"
 }
 
+# The front door, from the issue: a 3-node manifest (filter -> window -> agg) run fused (one
+# process, operators chained by calls) against the same manifest as processes and the same
+# tools joined by shell pipes, in one run, not pinned (processes may use every core). The three
+# outputs must be identical.
+bench_manifest() {
+  local tmp; tmp=$(mktemp -d)
+  cat > "$tmp/pipeline.yaml" <<EOF_MANIFEST
+nodes:
+  purchases:
+    tool: filter
+    args: ['event == "purchase"']
+    input: $events
+  per_country:
+    tool: window
+    args: {-k: member.country, --tumbling: 1m, --agg: 'count(), sum(price) as revenue'}
+    from: purchases
+  per_minute:
+    tool: agg
+    args: [-g, window.start, 'sum(count) as purchases, sum(revenue) as revenue, count() as countries']
+    from: per_country
+EOF_MANIFEST
+  local t_fused t_proc t_pipe
+  t_fused=$(best_of 2 "$tmp/fused.out" "$CEP_BUILD/tools/cep" run --mode fused "$tmp/pipeline.yaml")
+  t_proc=$(best_of 2 "$tmp/proc.out" "$CEP_BUILD/tools/cep" run --mode processes "$tmp/pipeline.yaml")
+  pipeline() {
+    "$CEP_BUILD/tools/cep-filter" 'event == "purchase"' "$events" |
+      "$CEP_BUILD/tools/cep-window" -k member.country --tumbling 1m --agg 'count(), sum(price) as revenue' |
+      "$CEP_BUILD/tools/cep-agg" -g window.start 'sum(count) as purchases, sum(revenue) as revenue, count() as countries'
+  }
+  t_pipe=$(best_of 2 "$tmp/pipe.out" pipeline)
+  if ! cmp -s "$tmp/fused.out" "$tmp/proc.out" || ! cmp -s "$tmp/fused.out" "$tmp/pipe.out"; then
+    echo "manifest: OUTPUTS DIFFER between fused, processes and pipes" >&2
+    rm -rf "$tmp"
+    return 1
+  fi
+  printf 'manifest: %s lines; filter -> window -> agg, %s result lines, identical in the three runs\n' "$lines" "$(wc -l < "$tmp/fused.out")"
+  printf '  cep run --mode fused      %8.3f s\n' "$t_fused"
+  printf '  cep run --mode processes  %8.3f s  (fused is %.2fx faster)\n' "$t_proc" "$(echo "$t_proc/$t_fused" | bc -l)"
+  printf '  shell pipes               %8.3f s  (fused is %.2fx faster)\n' "$t_pipe" "$(echo "$t_pipe/$t_fused" | bc -l)"
+  rm -rf "$tmp"
+}
+
 for b in "${benches[@]}"; do
   if ! declare -F "bench_$b" > /dev/null; then
-    echo "run.sh: unknown benchmark '$b' (known: filter agg window sequence replay)" >&2
+    echo "run.sh: unknown benchmark '$b' (known: filter agg window sequence replay manifest)" >&2
     exit 2
   fi
   "bench_$b"

@@ -483,6 +483,13 @@ void Engine::finish_state(RuleState& state) {
     state.runs.clear();
     state.completed.clear();
     release_items(state);
+    if (state.done) {
+        // A rule done for this key (fire: once) keeps only its mark, for as long as the key
+        // lives: give back what its matching used.
+        std::vector<Run>().swap(state.runs);
+        std::vector<Run>().swap(state.completed);
+        std::vector<Item>().swap(state.items);
+    }
 }
 
 void Engine::collect_run(std::uint32_t node) {
