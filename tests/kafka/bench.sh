@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Kafka throughput against the mock broker, cep vs kcat in one run (not part of ctest: speed
+# is a property of the machine). Produces N generated records with cep-filter and with kcat,
+# then consumes each topic back to its end with both.
+#
+#   tests/kafka/bench.sh [--lines N] [--partitions P]   (default 1000000 lines, 256 partitions)
+#
+# The mock keeps only a few MiB per partition and drops older data silently, so the topics
+# have many partitions and both producers spread unkeyed records evenly
+# (sticky.partitioning.linger.ms=0); the record counts read back are checked.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../setup.sh"
+
+lines=1000000
+partitions=256
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --lines) lines=$2; shift 2 ;;
+    --partitions) partitions=$2; shift 2 ;;
+    *) echo "usage: $0 [--lines N] [--partitions P]" >&2; exit 2 ;;
+    esac
+done
+set -- "$CEP_BUILD/tools" "$CEP_BUILD/tests/cep-mock-broker"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+data_dir=$CEP_BUILD/bench-data
+mkdir -p "$data_dir"
+events=$data_dir/events-$lines.ndjson
+if [ ! -s "$events" ]; then
+    "$CEP_BUILD/tests/cep-datagen" -n "$lines" -p 100000 -s 1 >"$events.tmp" && mv "$events.tmp" "$events"
+fi
+cat "$events" >/dev/null
+
+start_broker --topic ours:$partitions --topic theirs:$partitions
+
+seconds() { # seconds COMMAND... (stdout to $work/out)
+    local start end
+    start=$(date +%s%N)
+    "$@" >"$work/out"
+    end=$(date +%s%N)
+    echo "$(((end - start) / 1000000))"
+}
+report() { # report WHAT CEP_MS KCAT_MS
+    printf '%-8s cep %6d ms  kcat %6d ms  cep/kcat %.2f  (%d records)\n' "$1" "$2" "$3" \
+        "$(echo "$2 / $3" | bc -l)" "$lines"
+}
+
+spread=(-X sticky.partitioning.linger.ms=0)
+p_cep=$(seconds "$tools/cep-filter" true "$events" -o "kafka://$BROKERS/ours" "${spread[@]}")
+p_kcat=$(seconds kcat -P -b "$BROKERS" -t theirs -X partitioner=murmur2_random "${spread[@]}" -l "$events")
+report produce "$p_cep" "$p_kcat"
+
+c_cep=$(seconds "$tools/cep-filter" true "kafka://$BROKERS/ours" --exit-at-end)
+n_cep=$(wc -l <"$work/out")
+c_kcat=$(seconds kcat -C -b "$BROKERS" -t theirs -o beginning -e -q)
+n_kcat=$(wc -l <"$work/out")
+report consume "$c_cep" "$c_kcat"
+[ "$n_cep" -eq "$lines" ] && [ "$n_kcat" -eq "$lines" ] ||
+    echo "warning: read back $n_cep (cep) and $n_kcat (kcat) of $lines: the mock dropped data; use more --partitions" >&2
+stop_broker
