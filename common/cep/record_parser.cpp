@@ -238,7 +238,6 @@ void RecordParser::begin_batch(std::string_view block) {
     batch_ok_ = !strict_ && !batch_parser_.iterate_many(block.data(), block.size(), batch).get(stream_);
     if (batch_ok_) next_document_ = stream_.begin();
     stream_base_ = block.data();
-    stream_end_ = block.data() + block.size();
 }
 
 namespace {
@@ -270,27 +269,6 @@ bool RecordParser::take_batch_document(std::string_view line, ParseFailure& fail
     const char* after = nullptr;
     if (doc.current_location().get(after) == SUCCESS && after < line_end) return batch_ok_ = false;
     ++next_document_;
-    return true;
-}
-
-bool RecordParser::frame_in_batch(std::string_view line) {
-    if (!batch_ok_) return false;
-    if (!(next_document_ != stream_.end())) return batch_ok_ = false;
-    const char* start = stream_base_ + next_document_.current_index();
-    const char* line_end = line.data() + line.size();
-    if (start < line.data() || start >= line_end || *start != '{' || !only_whitespace(line.data(), start))
-        return batch_ok_ = false;
-    // Stage 1 split the block into documents by balanced brackets, with strings closed and
-    // UTF-8 checked; the document must end on this line: nothing but blanks up to the next.
-    ++next_document_;
-    const char* next = stream_end_;
-    if (next_document_ != stream_.end()) {
-        if ((*next_document_).error()) return batch_ok_ = false;
-        next = stream_base_ + next_document_.current_index();
-    }
-    if (next < line_end) return batch_ok_ = false;
-    for (const char* p = line_end; p < next; ++p)
-        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') return batch_ok_ = false;
     return true;
 }
 

@@ -38,10 +38,6 @@ class RecordParser {
     void begin_batch(std::string_view block);
     bool parse_in_batch(std::string_view line, ParseFailure& failure);
     void skip_in_batch(std::string_view line);
-    /// For a line the caller drops unread (see RawPrefilter): checks, without walking it, that
-    /// the line is exactly one document of the block and that it is an object. False when
-    /// that cannot be shown; then call parse_in_batch(), which names the error.
-    bool frame_in_batch(std::string_view line);
 
   private:
     bool walk_object(simdjson::ondemand::object object, std::uint32_t node, ParseFailure& failure);
@@ -59,7 +55,6 @@ class RecordParser {
     simdjson::ondemand::document_stream::iterator next_document_;
     bool batch_ok_ = false;
     const char* stream_base_ = nullptr;
-    const char* stream_end_ = nullptr;
     simdjson::dom::parser strict_parser_;
     simdjson::ondemand::parser parser_;
     std::vector<Value> slots_;

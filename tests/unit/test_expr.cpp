@@ -728,3 +728,13 @@ TEST_CASE("raw prefilter: a record without the needle can match only through an 
     CHECK_FALSE(prefilter.may_match(R"({"event":"level_up_2"})"));
     CHECK(prefilter.may_match(R"({"event":"level\u005fup"})"));
 }
+
+TEST_CASE("raw prefilter: the outline a line needs to be dropped unparsed") {
+    CHECK(cep::RawPrefilter::outlined(R"({"event":"kill"})"));
+    CHECK(cep::RawPrefilter::outlined(" \t{}  "));
+    CHECK_FALSE(cep::RawPrefilter::outlined(R"({"event":"kill")"));  // truncated
+    CHECK_FALSE(cep::RawPrefilter::outlined(R"(["event"])"));        // not an object
+    CHECK_FALSE(cep::RawPrefilter::outlined("hello"));
+    CHECK_FALSE(cep::RawPrefilter::outlined(std::string_view("{\"a\":\"\0\"}", 9))); // NUL
+    CHECK_FALSE(cep::RawPrefilter::outlined("{\"a\":\"\xff\"}"));                    // not UTF-8
+}

@@ -69,6 +69,31 @@ std::vector<std::unique_ptr<io::RecordSink>> open_outputs(const std::string& spe
 
 namespace {
 
+/// Calls f(text, origin, source_time) for each line of the block that is not blank, with its
+/// carriage return removed; returns the number of the line after the block.
+template <typename F> std::uint64_t for_each_line(const io::Block& block, std::string_view name, F&& f) {
+    std::string_view rest = block.text;
+    std::uint64_t line_number = block.first_line;
+    std::size_t index = 0; // into block.lines, when the source has metadata
+    const bool meta = !block.lines.empty();
+    while (!rest.empty()) {
+        const std::size_t newline = rest.find('\n');
+        std::string_view text = rest.substr(0, newline);
+        rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
+        Origin origin{name, line_number++};
+        std::optional<Timestamp> source_time;
+        if (meta) {
+            const io::LineMeta& line = block.lines[index++];
+            origin = Origin{line.source, line.line};
+            if (line.time_ms) source_time = *line.time_ms * nanos_per_milli;
+        }
+        if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+        if (text.find_first_not_of(" \t") == std::string_view::npos) continue; // blank
+        f(text, origin, source_time);
+    }
+    return line_number;
+}
+
 /// Notices records an operator dropped and turns their event times into progress markers,
 /// so a windowing tool downstream keeps advancing while, say, a filter drops everything.
 class DropTracker {
@@ -153,6 +178,42 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
         diagnostics.data_error(origin, 0, reason, raw);
         counters.errors = diagnostics.errors();
     };
+    // One record line (not blank): control records, over-long lines, parse, push.
+    const auto handle_line = [&](std::string_view text, const Origin& origin, std::optional<Timestamp> source_time,
+                                 std::uint64_t position, std::optional<std::uint64_t> size) {
+        if (is_control(text)) {
+            if (auto control = parse_control(text)) {
+                parser.skip_in_batch(text);
+                if (control->type == ControlRecord::Type::watermark) op->on_watermark(control->time, out);
+                else op->on_progress(control->time, out);
+                return;
+            }
+        }
+        if (text.size() > common.max_line_bytes) {
+            parser.skip_in_batch(text);
+            report_bad(origin, io::too_long_reason(common.max_line_bytes), text.substr(0, 1024));
+            return;
+        }
+        ++counters.records_in;
+        if (!parser.parse_in_batch(text, failure)) {
+            diagnostics.data_error(origin, failure.column, failure.reason, text);
+            counters.errors = diagnostics.errors();
+            return;
+        }
+        const Record record{text, parser.slots(), origin, source_time};
+        const std::uint64_t out_before = counters.records_out;
+        op->push(record, out);
+        if (drops.enabled()) drops.after_push(record, counters.records_out != out_before, out);
+        reporter.tick(counters, position, size);
+    };
+    // With a prefilter: the lines of a block that still need parsing, copied together.
+    struct KeptLine {
+        std::size_t offset, size;
+        Origin origin;
+        std::optional<Timestamp> source_time;
+    };
+    std::string compact;
+    std::vector<KeptLine> kept;
     std::vector<std::unique_ptr<io::RecordSource>> finished;
     try {
         for (const auto& input : inputs) {
@@ -202,55 +263,34 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                 case io::RecordSource::Status::block: break;
                 }
                 if (poll_ms >= 0) last_input = now;
-                // One simdjson pass over the whole block, then the lines one by one.
-                parser.begin_batch(block.text);
-                std::string_view rest = block.text;
-                std::uint64_t line_number = block.first_line;
-                std::size_t index = 0; // into block.lines, when the source has metadata
-                const bool meta = !block.lines.empty();
                 // Once per block, not per record: progress needs no finer grain.
                 const std::uint64_t position = source->position();
                 const std::optional<std::uint64_t> size = source->size();
-                while (!rest.empty()) {
-                    const std::size_t newline = rest.find('\n');
-                    std::string_view text = rest.substr(0, newline);
-                    rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
-                    Origin origin{name, line_number++};
-                    std::optional<Timestamp> source_time;
-                    if (meta) {
-                        const io::LineMeta& line = block.lines[index++];
-                        origin = Origin{line.source, line.line};
-                        if (line.time_ms) source_time = *line.time_ms * nanos_per_milli;
+                if (!prefilter) parser.begin_batch(block.text); // one simdjson pass over the whole block
+                const std::uint64_t line_number = for_each_line(block, name, [&](std::string_view text, const Origin& origin,
+                                                                                 std::optional<Timestamp> source_time) {
+                    if (!prefilter) return handle_line(text, origin, source_time, position, size);
+                    // A record the operator would ignore, with the outline of one object, is
+                    // dropped before simdjson sees it; the others are copied together and
+                    // parsed below, in one pass.
+                    if (!is_control(text) && text.size() <= common.max_line_bytes && !prefilter->may_match(text) &&
+                        RawPrefilter::outlined(text)) {
+                        ++counters.records_in;
+                        return;
                     }
-                    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-                    if (text.find_first_not_of(" \t") == std::string_view::npos) continue; // blank
-                    if (is_control(text)) {
-                        if (auto control = parse_control(text)) {
-                            parser.skip_in_batch(text);
-                            if (control->type == ControlRecord::Type::watermark) op->on_watermark(control->time, out);
-                            else op->on_progress(control->time, out);
-                            continue;
-                        }
-                    }
-                    if (text.size() > common.max_line_bytes) {
-                        parser.skip_in_batch(text);
-                        report_bad(origin, io::too_long_reason(common.max_line_bytes), text.substr(0, 1024));
-                        continue;
-                    }
-                    ++counters.records_in;
-                    // A record the operator would ignore goes unparsed, once its framing is
-                    // checked; one that fails the check is parsed below to name the error.
-                    if (prefilter && !prefilter->may_match(text) && parser.frame_in_batch(text)) continue;
-                    if (!parser.parse_in_batch(text, failure)) {
-                        diagnostics.data_error(origin, failure.column, failure.reason, text);
-                        counters.errors = diagnostics.errors();
-                        continue;
-                    }
-                    const Record record{text, parser.slots(), origin, source_time};
-                    const std::uint64_t out_before = counters.records_out;
-                    op->push(record, out);
-                    if (drops.enabled()) drops.after_push(record, counters.records_out != out_before, out);
-                    reporter.tick(counters, position, size);
+                    kept.push_back({compact.size(), text.size(), origin, source_time});
+                    compact.append(text);
+                    compact.push_back('\n');
+                });
+                if (prefilter) {
+                    const std::size_t used = compact.size();
+                    compact.append(simdjson::SIMDJSON_PADDING, ' '); // simdjson reads past the end
+                    parser.begin_batch(std::string_view(compact.data(), used));
+                    for (const auto& line : kept)
+                        handle_line(std::string_view(compact.data() + line.offset, line.size), line.origin,
+                                    line.source_time, position, size);
+                    compact.clear();
+                    kept.clear();
                 }
                 source->lines_consumed(line_number - block.first_line);
                 // Commit after write: offsets go to the group only once what the records
