@@ -254,3 +254,14 @@ TEST_CASE("a CRLF line exactly at the limit is accepted even when its CR arrives
               std::vector<Got>{{Status::line, at_limit, 1}, {Status::line, at_limit, 2}, end});
     }
 }
+
+TEST_CASE("blocks too: a read failure ends them after the complete lines, without the partial one") {
+    LineReader reader(std::make_unique<MemorySource>("{\"a\":1}\n{\"b\":2}\n{\"c\":", 5, true), 1024);
+    std::string text;
+    LineReader::Line block;
+    LineReader::Status status;
+    while ((status = reader.next_block(block, -1)) == Status::line)
+        text += block.text;
+    CHECK(status == Status::source_error);
+    CHECK(text == "{\"a\":1}\n{\"b\":2}\n");
+}

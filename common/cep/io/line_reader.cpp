@@ -150,7 +150,8 @@ LineReader::Status LineReader::next_block(Line& block, int timeout_ms) {
         }
         if (refill()) continue;
         if (timed_out_) return Status::idle;
-        if (begin_ == end_) break;
+        // After a read error the pending bytes are a line cut short, not a record (as next()).
+        if (begin_ == end_ || !error_.empty()) break;
         // The last line, without a newline.
         block.text = std::string_view(buffer_.data() + begin_, end_ - begin_);
         block.number = line_number_ + 1;
