@@ -1,6 +1,7 @@
 // RecordParser: one pass over a record fills the schema's slots; anything malformed is
 // rejected with a reason and the 1-based byte column where it is, for the error message.
 
+#include "cep/leading_field.hpp"
 #include "cep/record_parser.hpp"
 
 #include <doctest/doctest.h>
@@ -246,3 +247,28 @@ TEST_CASE("default validation skips unread values; --strict checks them, with a 
     CHECK(parse(strict, R"({"a":1,"zz":[true,null,{"k":"\u00e9"}]})").ok);
 }
 
+
+TEST_CASE("leading_field: the first field's value from the bytes, or nothing") {
+    using cep::leading_field;
+    const auto text = [](std::string_view line) {
+        const auto v = leading_field(line, "ts");
+        return v && v->kind == Kind::string ? std::string(v->text) : std::string("-");
+    };
+    const auto integer = [](std::string_view line) {
+        const auto v = leading_field(line, "ts");
+        return v && v->kind == Kind::integer ? v->integer : std::int64_t{-1};
+    };
+    CHECK(text(R"({"ts":"2026-11-01T12:00:00Z","a":1})") == "2026-11-01T12:00:00Z");
+    CHECK(text(R"({"ts":"x"})") == "x");
+    CHECK(integer(R"({"ts":1700000000000,"a":1})") == 1700000000000);
+    CHECK(integer(R"({"ts":-5})") == -5);
+    // Anything else is left to the parser.
+    CHECK_FALSE(leading_field(R"({ "ts":"x"})", "ts"));      // a blank
+    CHECK_FALSE(leading_field(R"({"a":1,"ts":"x"})", "ts")); // not first
+    CHECK_FALSE(leading_field(R"({"ts":"x\"y"})", "ts"));    // an escape
+    CHECK_FALSE(leading_field(R"({"ts":"x" })", "ts"));      // not followed by , or }
+    CHECK_FALSE(leading_field(R"({"ts":1.5})", "ts"));       // not an integer
+    CHECK_FALSE(leading_field(R"({"ts":012})", "ts"));       // a leading zero
+    CHECK_FALSE(leading_field(R"({"tsx":1})", "ts"));
+    CHECK_FALSE(leading_field(R"({"ts":"x)", "ts"));         // truncated
+}

@@ -6,6 +6,8 @@
 #include "cep/io/record_source.hpp"
 #include "cep/io/sink.hpp"
 #include "cep/json_writer.hpp"
+#include "cep/leading_field.hpp"
+#include "cep/raw_prefilter.hpp"
 #include "cep/record_parser.hpp"
 #include "cep/replay/files.hpp"
 #include "cep/replay/follow.hpp"
@@ -60,7 +62,15 @@ class Stream {
   public:
     Stream(std::unique_ptr<io::RecordSource> source, const ReplayOptions& options, std::size_t index)
         : source_(std::move(source)), time_(options.time, schema_), parser_(schema_, options.strict),
-          index_(index) {}
+          index_(index) {
+        // The fast path reads a leading time field from the bytes (see leading_field.hpp): for a
+        // top-level name, when only that slot exists, and not with --strict.
+        const std::string& path = time_.path_text();
+        leading_key_ = path.substr(path.starts_with('.') ? 1 : 0);
+        fast_ = !options.strict && !time_.from_source() && schema_.slot_count() == 1 && !leading_key_.empty() &&
+                leading_key_.find_first_of(".[]\"\\ ") == std::string_view::npos;
+        fast_slots_.resize(schema_.slot_count());
+    }
 
     Next next(ReadContext& context, int timeout_ms = -1) {
         const ReplayOptions& options = context.options;
@@ -85,7 +95,7 @@ class Stream {
                 line_ = block_.first_line;
                 meta_ = !block_.lines.empty();
                 meta_index_ = 0;
-                parser_.begin_batch(block_.text);
+                batch_started_ = false;
             }
             const std::size_t newline = rest_.find('\n');
             std::string_view text = rest_.substr(0, newline);
@@ -101,22 +111,39 @@ class Stream {
             if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
             // Control records of an archived cep pipe are not records.
             if (is_control(text) && parse_control(text)) {
-                parser_.skip_in_batch(text);
+                if (batch_started_) parser_.skip_in_batch(text);
                 continue;
             }
             ++context.counters.records_in;
             if (text.size() > options.max_line_bytes) {
-                parser_.skip_in_batch(text);
+                if (batch_started_) parser_.skip_in_batch(text);
                 context.diagnostics.data_error(origin, 0, io::too_long_reason(options.max_line_bytes),
                                                text.substr(0, 1024));
                 continue;
             }
-            if (!parser_.parse_in_batch(text, failure_)) {
-                context.diagnostics.data_error(origin, failure_.column, failure_.reason, text);
-                continue;
+            std::optional<Timestamp> time;
+            bool fast = false;
+            if (fast_ && !batch_started_ && RawPrefilter::outlined(text)) {
+                if (auto value = leading_field(text, leading_key_)) {
+                    fast_slots_[0] = *value;
+                    time = time_.extract(Record{text, fast_slots_, origin, source_time}, reason_);
+                    fast = true;
+                }
             }
-            const Record record{text, parser_.slots(), origin, source_time};
-            const auto time = time_.extract(record, reason_);
+            if (!fast) {
+                if (!batch_started_) {
+                    // The first line the fast path cannot take: simdjson's first stage runs once
+                    // over the rest of the block, and its lines are parsed from there on.
+                    const char* block_end = block_.text.data() + block_.text.size();
+                    parser_.begin_batch(std::string_view(text.data(), static_cast<std::size_t>(block_end - text.data())));
+                    batch_started_ = true;
+                }
+                if (!parser_.parse_in_batch(text, failure_)) {
+                    context.diagnostics.data_error(origin, failure_.column, failure_.reason, text);
+                    continue;
+                }
+                time = time_.extract(Record{text, parser_.slots(), origin, source_time}, reason_);
+            }
             if (!time) {
                 context.diagnostics.data_error(origin, 0, reason_, text);
                 continue;
@@ -159,6 +186,9 @@ class Stream {
 
     io::Block block_;
     bool have_block_ = false, meta_ = false;
+    bool fast_ = false, batch_started_ = false;
+    std::string leading_key_; // owned: Streams move
+    std::vector<Value> fast_slots_;
     std::size_t meta_index_ = 0;
     std::string_view rest_;
     std::uint64_t line_ = 0;
