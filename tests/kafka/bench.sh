@@ -47,7 +47,8 @@ report() { # report WHAT CEP_MS KCAT_MS
 
 spread=(-X sticky.partitioning.linger.ms=0)
 p_cep=$(seconds "$tools/cep-filter" true "$events" -o "kafka://$BROKERS/ours" "${spread[@]}")
-p_kcat=$(seconds kcat -P -b "$BROKERS" -t theirs -X partitioner=murmur2_random "${spread[@]}" -l "$events")
+# The same guarantees on both sides: cep-filter produces idempotently (no duplicates on retry).
+p_kcat=$(seconds kcat -P -b "$BROKERS" -t theirs -X partitioner=murmur2_random -X enable.idempotence=true "${spread[@]}" -l "$events")
 report produce "$p_cep" "$p_kcat"
 
 c_cep=$(seconds "$tools/cep-filter" true "kafka://$BROKERS/ours" --exit-at-end)
