@@ -19,7 +19,8 @@ void SinkEmitter::note(ControlRecord::Type type, Timestamp time) {
     pending.time = time;
     if (++pending.updates % control_every != 0) return;
     pending.written = time;
-    for (auto& sink : sinks_) sink->write(format_control({type, time}));
+    for (auto& sink : sinks_)
+        sink->write(format_control({type, time}));
 }
 
 void SinkEmitter::flush_control() {
@@ -30,18 +31,22 @@ void SinkEmitter::flush_control() {
         Pending& pending = type == ControlRecord::Type::watermark ? watermark_ : progress_;
         if (pending.time <= pending.written) continue;
         pending.written = pending.time;
-        for (auto& sink : sinks_) sink->write(format_control({type, pending.time}));
+        for (auto& sink : sinks_)
+            sink->write(format_control({type, pending.time}));
     }
-    for (auto& sink : sinks_) sink->flush();
+    for (auto& sink : sinks_)
+        sink->flush();
 }
 
 void SinkEmitter::flush() {
     flush_control();
-    for (auto& sink : sinks_) sink->flush();
+    for (auto& sink : sinks_)
+        sink->flush();
 }
 
 void SinkEmitter::close() {
-    for (auto& sink : sinks_) sink->close();
+    for (auto& sink : sinks_)
+        sink->close();
 }
 
 std::unique_ptr<io::RecordSink> open_output(const std::string& spec, const io::KafkaOptions& kafka) {
@@ -155,14 +160,16 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                     diagnostics, control_output);
 
     std::optional<StatsReporter::Clock::duration> interval;
-    if (!common.stats_interval.empty()) interval = std::chrono::nanoseconds(*parse_duration(common.stats_interval));
+    if (!common.stats_interval.empty())
+        interval = std::chrono::nanoseconds(*parse_duration(common.stats_interval));
     const bool progress = common.progress == "always" || (common.progress == "auto" && isatty(STDERR_FILENO));
     StatsReporter reporter(program, common.stats, interval, progress);
 
     // Live inputs are polled so idleness can be acted on: windows fire (--idle-timeout) and
     // pending control records reach the next tool.
     int poll_ms = -1;
-    if (common.time.idle_timeout) poll_ms = static_cast<int>(std::max<Duration>(*common.time.idle_timeout / 1'000'000, 1));
+    if (common.time.idle_timeout)
+        poll_ms = static_cast<int>(std::max<Duration>(*common.time.idle_timeout / 1'000'000, 1));
     if (control_output) poll_ms = poll_ms < 0 ? 100 : std::min(poll_ms, 100);
     // With Kafka, SIGINT/SIGTERM end the run cleanly (drain, commit, close), so waiting inputs
     // wake up regularly to notice a signal, and Kafka inputs to commit while idle.
@@ -179,13 +186,16 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
         counters.errors = diagnostics.errors();
     };
     // One record line (not blank): control records, over-long lines, parse, push.
-    const auto handle_line = [&](std::string_view text, const Origin& origin, std::optional<Timestamp> source_time,
-                                 std::uint64_t position, std::optional<std::uint64_t> size) {
+    const auto handle_line = [&](std::string_view text, const Origin& origin,
+                                 std::optional<Timestamp> source_time, std::uint64_t position,
+                                 std::optional<std::uint64_t> size) {
         if (is_control(text)) {
             if (auto control = parse_control(text)) {
                 parser.skip_in_batch(text);
-                if (control->type == ControlRecord::Type::watermark) op->on_watermark(control->time, out);
-                else op->on_progress(control->time, out);
+                if (control->type == ControlRecord::Type::watermark)
+                    op->on_watermark(control->time, out);
+                else
+                    op->on_progress(control->time, out);
                 return;
             }
         }
@@ -239,14 +249,17 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                 const auto status = source->next_block(block, poll_ms);
                 const auto now = std::chrono::steady_clock::now();
                 switch (status) {
-                case io::RecordSource::Status::end: input_done = true; continue;
+                case io::RecordSource::Status::end:
+                    input_done = true;
+                    continue;
                 case io::RecordSource::Status::source_error:
                     diagnostics.input_error(name, source->error());
                     input_done = true;
                     continue;
                 case io::RecordSource::Status::idle: {
                     const Duration idle_for = std::chrono::nanoseconds(now - last_input).count();
-                    if (common.time.idle_timeout && idle_for >= *common.time.idle_timeout) op->on_idle(idle_for, out);
+                    if (common.time.idle_timeout && idle_for >= *common.time.idle_timeout)
+                        op->on_idle(idle_for, out);
                     out.flush_control();
                     // A quiet Kafka stream: what was emitted reaches the reader now, not when a
                     // buffer fills, and offsets are committed once it has.
@@ -260,28 +273,30 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                 case io::RecordSource::Status::bad_record:
                     report_bad(block.origin, block.reason, block.text);
                     continue;
-                case io::RecordSource::Status::block: break;
+                case io::RecordSource::Status::block:
+                    break;
                 }
                 if (poll_ms >= 0) last_input = now;
                 // Once per block, not per record: progress needs no finer grain.
                 const std::uint64_t position = source->position();
                 const std::optional<std::uint64_t> size = source->size();
                 if (!prefilter) parser.begin_batch(block.text); // one simdjson pass over the whole block
-                const std::uint64_t line_number = for_each_line(block, name, [&](std::string_view text, const Origin& origin,
-                                                                                 std::optional<Timestamp> source_time) {
-                    if (!prefilter) return handle_line(text, origin, source_time, position, size);
-                    // A record the operator would ignore, with the outline of one object, is
-                    // dropped before simdjson sees it; the others are copied together and
-                    // parsed below, in one pass.
-                    if (!is_control(text) && text.size() <= common.max_line_bytes && !prefilter->may_match(text) &&
-                        RawPrefilter::outlined(text)) {
-                        ++counters.records_in;
-                        return;
-                    }
-                    kept.push_back({compact.size(), text.size(), origin, source_time});
-                    compact.append(text);
-                    compact.push_back('\n');
-                });
+                const std::uint64_t line_number = for_each_line(
+                    block, name,
+                    [&](std::string_view text, const Origin& origin, std::optional<Timestamp> source_time) {
+                        if (!prefilter) return handle_line(text, origin, source_time, position, size);
+                        // A record the operator would ignore, with the outline of one object, is
+                        // dropped before simdjson sees it; the others are copied together and
+                        // parsed below, in one pass.
+                        if (!is_control(text) && text.size() <= common.max_line_bytes &&
+                            !prefilter->may_match(text) && RawPrefilter::outlined(text)) {
+                            ++counters.records_in;
+                            return;
+                        }
+                        kept.push_back({compact.size(), text.size(), origin, source_time});
+                        compact.append(text);
+                        compact.push_back('\n');
+                    });
                 if (prefilter) {
                     const std::size_t used = compact.size();
                     compact.append(simdjson::SIMDJSON_PADDING, ' '); // simdjson reads past the end

@@ -383,16 +383,19 @@ void Sequence::check_expectation() {
 
 std::string Sequence::stats_fields() const {
     std::uint64_t dropped = 0;
-    for (const auto& [rule, n] : engine_->dropped_partials()) dropped += n;
+    for (const auto& [rule, n] : engine_->dropped_partials())
+        dropped += n;
     char buf[256];
-    std::snprintf(buf, sizeof buf,
-                  "\"rules\":%zu,\"keys\":%llu,\"partial_matches\":%llu,\"held_records\":%zu,\"memory_bytes\":%zu,"
-                  "\"expired_keys\":%llu,\"max_partials_dropped\":%llu,\"backfill_records\":%llu,"
-                  "\"backfill_overlap\":%llu",
-                  program_->rules.size(), static_cast<unsigned long long>(engine_->keys()),
-                  static_cast<unsigned long long>(engine_->partial_matches()), heap_.size(), engine_->memory(),
-                  static_cast<unsigned long long>(engine_->expired_keys()), static_cast<unsigned long long>(dropped),
-                  static_cast<unsigned long long>(backfill_records_), static_cast<unsigned long long>(backfill_overlap_));
+    std::snprintf(
+        buf, sizeof buf,
+        "\"rules\":%zu,\"keys\":%llu,\"partial_matches\":%llu,\"held_records\":%zu,\"memory_bytes\":%zu,"
+        "\"expired_keys\":%llu,\"max_partials_dropped\":%llu,\"backfill_records\":%llu,"
+        "\"backfill_overlap\":%llu",
+        program_->rules.size(), static_cast<unsigned long long>(engine_->keys()),
+        static_cast<unsigned long long>(engine_->partial_matches()), heap_.size(), engine_->memory(),
+        static_cast<unsigned long long>(engine_->expired_keys()), static_cast<unsigned long long>(dropped),
+        static_cast<unsigned long long>(backfill_records_),
+        static_cast<unsigned long long>(backfill_overlap_));
     return buf;
 }
 

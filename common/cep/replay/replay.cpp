@@ -67,8 +67,8 @@ class Stream {
         // top-level name, when only that slot exists, and not with --strict.
         const std::string& path = time_.path_text();
         leading_key_ = path.substr(path.starts_with('.') ? 1 : 0);
-        fast_ = !options.strict && !time_.from_source() && schema_.slot_count() == 1 && !leading_key_.empty() &&
-                leading_key_.find_first_of(".[]\"\\ ") == std::string_view::npos;
+        fast_ = !options.strict && !time_.from_source() && schema_.slot_count() == 1 &&
+                !leading_key_.empty() && leading_key_.find_first_of(".[]\"\\ ") == std::string_view::npos;
         fast_slots_.resize(schema_.slot_count());
     }
 
@@ -79,8 +79,10 @@ class Stream {
                 if (have_block_ && !meta_) source_->lines_consumed(line_ - block_.first_line);
                 have_block_ = false;
                 switch (source_->next_block(block_, timeout_ms)) {
-                case io::RecordSource::Status::end: return Next::end;
-                case io::RecordSource::Status::idle: return Next::idle;
+                case io::RecordSource::Status::end:
+                    return Next::end;
+                case io::RecordSource::Status::idle:
+                    return Next::idle;
                 case io::RecordSource::Status::source_error:
                     context.diagnostics.input_error(source_->name(), source_->error());
                     return Next::end;
@@ -88,7 +90,8 @@ class Stream {
                     ++context.counters.records_in;
                     context.diagnostics.data_error(block_.origin, 0, block_.reason, block_.text);
                     continue;
-                case io::RecordSource::Status::block: break;
+                case io::RecordSource::Status::block:
+                    break;
                 }
                 have_block_ = true;
                 rest_ = block_.text;
@@ -135,7 +138,8 @@ class Stream {
                     // The first line the fast path cannot take: simdjson's first stage runs once
                     // over the rest of the block, and its lines are parsed from there on.
                     const char* block_end = block_.text.data() + block_.text.size();
-                    parser_.begin_batch(std::string_view(text.data(), static_cast<std::size_t>(block_end - text.data())));
+                    parser_.begin_batch(
+                        std::string_view(text.data(), static_cast<std::size_t>(block_end - text.data())));
                     batch_started_ = true;
                 }
                 if (!parser_.parse_in_batch(text, failure_)) {
@@ -216,11 +220,17 @@ struct Held {
     Timestamp time;
     std::uint64_t seq;
     std::string raw;
-    bool operator>(const Held& other) const { return time != other.time ? time > other.time : seq > other.seq; }
+    bool operator>(const Held& other) const {
+        return time != other.time ? time > other.time : seq > other.seq;
+    }
 };
 
-Timestamp saturating_sub(Timestamp a, Duration b) { return a < min_timestamp + b ? min_timestamp : a - b; }
-Timestamp saturating_add(Timestamp a, Duration b) { return a > max_timestamp - b ? max_timestamp : a + b; }
+Timestamp saturating_sub(Timestamp a, Duration b) {
+    return a < min_timestamp + b ? min_timestamp : a - b;
+}
+Timestamp saturating_add(Timestamp a, Duration b) {
+    return a > max_timestamp - b ? max_timestamp : a + b;
+}
 
 } // namespace
 
@@ -228,7 +238,8 @@ struct Replayer::Impl {
     Impl(const ReplayOptions& options, Emitter& out, std::function<void()> flush, Diagnostics& diagnostics,
          Counters& counters, StatsReporter& reporter)
         : options(options), out(out), flush(std::move(flush)), diagnostics(diagnostics), counters(counters),
-          reporter(reporter), context{diagnostics, counters, stats, options}, tracker(options.time.max_delay) {
+          reporter(reporter), context{diagnostics, counters, stats, options},
+          tracker(options.time.max_delay) {
         if (!options.time.late_output.empty()) late_sink = io::open_sink(options.time.late_output);
         track_boundary = !options.follow.empty() || !options.then.empty();
     }
@@ -279,14 +290,16 @@ struct Replayer::Impl {
         for (const auto& spec : inputs) {
             std::vector<std::string> files;
             struct stat st {};
-            if (spec != "-" && !io::is_kafka_spec(spec) && ::stat(spec.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (spec != "-" && !io::is_kafka_spec(spec) && ::stat(spec.c_str(), &st) == 0 &&
+                S_ISDIR(st.st_mode)) {
                 try {
                     files = list_archive(spec);
                 } catch (const RuntimeError& e) {
                     diagnostics.input_error(spec, e.what());
                     continue;
                 }
-                if (files.empty()) diagnostics.warn(spec + ": no *.ndjson, *.jsonl or *.json files (.zst or not)");
+                if (files.empty())
+                    diagnostics.warn(spec + ": no *.ndjson, *.jsonl or *.json files (.zst or not)");
             } else {
                 files.push_back(spec);
             }
@@ -314,14 +327,14 @@ struct Replayer::Impl {
         const Duration delay = options.time.max_delay;
         if (p.range) {
             if (options.until && saturating_sub(p.range->start, delay) >= *options.until) return true;
-            if (options.from && p.range->end && saturating_add(*p.range->end, delay) <= *options.from) return true;
+            if (options.from && p.range->end && saturating_add(*p.range->end, delay) <= *options.from)
+                return true;
         }
         if (!options.from || p.spec == "-" || io::is_kafka_spec(p.spec)) return false;
         // A plain file can be read from its end: its last record shows whether it reaches --from.
         const auto line = last_line(p.spec);
         if (!line) return false;
-        if (const auto time = probe_time(*line))
-            return saturating_add(*time, delay) < *options.from;
+        if (const auto time = probe_time(*line)) return saturating_add(*time, delay) < *options.from;
         return false;
     }
 
@@ -341,7 +354,8 @@ struct Replayer::Impl {
 
     std::unique_ptr<io::RecordSource> open_source(const std::string& spec) {
         if (io::is_kafka_spec(spec))
-            return io::open_kafka_source(io::resolve_kafka_endpoint(spec, options.kafka), options.max_line_bytes);
+            return io::open_kafka_source(io::resolve_kafka_endpoint(spec, options.kafka),
+                                         options.max_line_bytes);
         return std::make_unique<io::LineRecordSource>(io::open_byte_source(spec), options.max_line_bytes);
     }
 
@@ -418,8 +432,10 @@ struct Replayer::Impl {
 
     void progress() {
         std::uint64_t position = done_bytes;
-        for (const auto& stream : open) position += stream->source().position();
-        if (last_emitted != min_timestamp) reporter.set_note("at " + format_rfc3339(last_emitted, TimeStyle{0}));
+        for (const auto& stream : open)
+            position += stream->source().position();
+        if (last_emitted != min_timestamp)
+            reporter.set_note("at " + format_rfc3339(last_emitted, TimeStyle{0}));
         counters.late = stats.late;
         reporter.poll(counters, position, total_bytes);
     }
@@ -500,7 +516,8 @@ struct Replayer::Impl {
         flush();
         // In slices, so that a stop request (SIGINT with --follow or Kafka) is noticed.
         while (Clock::now() < due && !io::stop_requested())
-            std::this_thread::sleep_for(std::min<Clock::duration>(due - Clock::now(), std::chrono::milliseconds(200)));
+            std::this_thread::sleep_for(
+                std::min<Clock::duration>(due - Clock::now(), std::chrono::milliseconds(200)));
     }
 
     /// Records of a live input already replayed from the archive are skipped: those before its
@@ -564,7 +581,8 @@ struct Replayer::Impl {
                 Timestamp start = saturating_sub(last_emitted, options.time.max_delay);
                 std::int64_t ms = start / nanos_per_milli;
                 if (start % nanos_per_milli < 0) --ms;
-                endpoint.offsets.start = io::KafkaStart{io::KafkaStart::Kind::time, std::max<std::int64_t>(ms, 0)};
+                endpoint.offsets.start =
+                    io::KafkaStart{io::KafkaStart::Kind::time, std::max<std::int64_t>(ms, 0)};
             }
             Stream stream(io::open_kafka_source(endpoint, options.max_line_bytes), options, pending.size());
             continue_with(stream);
@@ -592,12 +610,15 @@ void Replayer::run() {
     impl_->finish();
 }
 
-const ReplayStats& Replayer::stats() const { return impl_->stats; }
+const ReplayStats& Replayer::stats() const {
+    return impl_->stats;
+}
 
 std::string Replayer::stats_fields() const {
     const ReplayStats& s = impl_->stats;
-    std::string fields = "\"files\":" + std::to_string(s.files) + ",\"files_skipped\":" +
-                         std::to_string(s.files_skipped) + ",\"out_of_range\":" + std::to_string(s.out_of_range);
+    std::string fields = "\"files\":" + std::to_string(s.files) +
+                         ",\"files_skipped\":" + std::to_string(s.files_skipped) +
+                         ",\"out_of_range\":" + std::to_string(s.out_of_range);
     if (!impl_->options.follow.empty() || !impl_->options.then.empty())
         fields += ",\"already_replayed\":" + std::to_string(s.already_replayed);
     return fields;

@@ -381,10 +381,13 @@ void Engine::step_sequence(KeyState& key, RuleState& state, const CompiledRule& 
         std::stable_sort(state.runs.begin(), state.runs.end(),
                          [](const Run& a, const Run& b) { return a.start_seq < b.start_seq; });
         const std::size_t drop = state.runs.size() - max_partials_;
-        for (std::size_t i = 0; i < drop; ++i) release_run(state.runs[i]);
+        for (std::size_t i = 0; i < drop; ++i)
+            release_run(state.runs[i]);
         state.runs.erase(state.runs.begin(), state.runs.begin() + static_cast<std::ptrdiff_t>(drop));
         dropped_partials_[rule.spec.id] += drop;
-        if (tracing_) trace_notes_.push_back(std::to_string(drop) + " oldest partial match(es) dropped by --max-partials");
+        if (tracing_)
+            trace_notes_.push_back(std::to_string(drop) +
+                                   " oldest partial match(es) dropped by --max-partials");
     }
 }
 
@@ -677,8 +680,8 @@ void Engine::fire_timers(Timestamp watermark, const Outputs& out) {
         register_timer(key, timer.key, *state);
         // A key left with nothing goes. An empty state among others stays until the key's next
         // event compacts them: erasing it here would move the others once per timer.
-        if (is_empty(*state) &&
-            std::all_of(key.rules.begin(), key.rules.end(), [this](const RuleState& s) { return is_empty(s); }))
+        if (is_empty(*state) && std::all_of(key.rules.begin(), key.rules.end(),
+                                            [this](const RuleState& s) { return is_empty(s); }))
             erase_key(timer.key);
     }
 }
@@ -699,7 +702,8 @@ void Engine::expire_keys(Timestamp now) {
         if (explain_ && ks.key == explain_->key)
             explain_->write("[" + ks.key + "] idle since " + time_text(ks.last_time) +
                             ": state dropped (--key-ttl)");
-        for (RuleState& state : ks.rules) finish_state(state);
+        for (RuleState& state : ks.rules)
+            finish_state(state);
         erase_key(index);
         ++expired_keys_;
     }
@@ -708,11 +712,13 @@ void Engine::expire_keys(Timestamp now) {
 std::size_t Engine::memory() const {
     std::size_t bytes = key_states_.capacity() * sizeof(KeyState) + events_.memory() +
                         nodes_.capacity() * sizeof(Node) + timers_.capacity() * sizeof(Timer);
-    for (const auto& table : tables_) bytes += table->memory();
+    for (const auto& table : tables_)
+        bytes += table->memory();
     for (const KeyState& ks : key_states_) {
         bytes += ks.key.capacity() + ks.key_json.capacity() + ks.rules.capacity() * sizeof(RuleState);
         for (const RuleState& s : ks.rules)
-            bytes += (s.runs.capacity() + s.completed.capacity()) * sizeof(Run) + s.items.capacity() * sizeof(Item);
+            bytes += (s.runs.capacity() + s.completed.capacity()) * sizeof(Run) +
+                     s.items.capacity() * sizeof(Item);
     }
     return bytes;
 }
@@ -752,7 +758,8 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
         for (std::uint32_t r : triggered_)
             if (program_->rules[r].key_group == g) group_rules_.push_back(r);
         if (group_rules_.empty() && !explain_ &&
-            (tables_[g]->empty() || (!group.sees_every_event && !any_holds(group.relevant_conditions, record))))
+            (tables_[g]->empty() ||
+             (!group.sees_every_event && !any_holds(group.relevant_conditions, record))))
             continue; // no state of this group can change
 
         std::string_view key;
@@ -796,8 +803,9 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
             const bool triggered = std::binary_search(group_rules_.begin(), group_rules_.end(), state.rule);
             // An event none of the rule's conditions accepts leaves a relaxed rule's state as is.
             const bool applied =
-                triggered || (applies(rule, time, current_.topic) &&
-                              (rule.sees_every_event || tracing_ || any_holds(rule.relevant_conditions, record)));
+                triggered ||
+                (applies(rule, time, current_.topic) &&
+                 (rule.sees_every_event || tracing_ || any_holds(rule.relevant_conditions, record)));
             const std::size_t runs_before = state.runs.size();
             if (applied) step(*ks, state, triggered, out);
             if (tracing_) trace_step(state, triggered, applied, runs_before);

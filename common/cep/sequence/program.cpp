@@ -401,13 +401,16 @@ void Program::compile_rule(CompiledRule& rule, Schema& schema) {
         }
     } else {
         for (const auto& part : rule.parts) {
-            if (part.cond.bound) rule.sees_every_event = true;
-            else rule.relevant_conditions.push_back(part.cond.id);
+            if (part.cond.bound)
+                rule.sees_every_event = true;
+            else
+                rule.relevant_conditions.push_back(part.cond.id);
         }
     }
     std::sort(rule.relevant_conditions.begin(), rule.relevant_conditions.end());
-    rule.relevant_conditions.erase(std::unique(rule.relevant_conditions.begin(), rule.relevant_conditions.end()),
-                                   rule.relevant_conditions.end());
+    rule.relevant_conditions.erase(
+        std::unique(rule.relevant_conditions.begin(), rule.relevant_conditions.end()),
+        rule.relevant_conditions.end());
 }
 
 Program::Program(std::vector<RuleSpec> specs, Schema& schema, const std::vector<Slot>& seed_captures) {
