@@ -22,5 +22,20 @@ for f in "$out"/kills-part-*.ndjson; do
   printf '   %s: %s kills by %s players\n' "$(basename "$f")" "$(wc -l < "$f")" \
     "$(cep-keyby -k member.playerId "$f" | grep -o '"playerId":"[^"]*"' | sort -u | wc -l)"
 done
+
+echo
+echo "== Missions (cep-sequence, rules as data in examples/missions/missions.yaml): matches per rule"
+cep-sequence --rules examples/missions/missions.yaml --max-delay 5s "$data" -o "$out/rewards.ndjson"
+cep-agg -g rule 'count() as matches, count_distinct(key) as players' "$out/rewards.ndjson" | sed 's/^/   /'
+echo "   a reward record:"
+grep -m1 '"veteran_dungeon"' "$out/rewards.ndjson" | sed 's/^/   /'
+
+echo
+echo "== A manifest (cep run examples/pipelines/sessions): sessions, bot-like sessions, metrics"
+cp -rL examples/pipelines/sessions "$out/pipeline"
+(cd "$out/pipeline" && cep run manifest.yaml > metrics.ndjson)
+printf '   %s sessions, %s bot-like, %s country-minute metrics\n' "$(wc -l < "$out/pipeline/sessions.ndjson")" \
+  "$(wc -l < "$out/pipeline/bots.ndjson")" "$(wc -l < "$out/pipeline/metrics.ndjson")"
+
 echo
 echo "Outputs are in $out"
