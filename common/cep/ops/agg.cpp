@@ -335,11 +335,7 @@ void AggOperator::late(const Record& record, Timestamp time) {
     line_.clear();
     // As cep-window writes them: how far behind the watermark, and the record.
     line_ += "{\"late_by_ms\":";
-    const Duration behind = watermark - time + 1;
-    if (behind % nanos_per_milli == 0)
-        append_json_number(line_, static_cast<std::int64_t>(behind / nanos_per_milli));
-    else
-        append_json_number(line_, static_cast<double>(behind) / static_cast<double>(nanos_per_milli));
+    append_json_millis(line_, watermark - time + 1);
     line_ += ",\"watermark\":";
     Timestamp shown = watermark - watermark % nanos_per_milli;
     if (watermark % nanos_per_milli < 0) shown -= nanos_per_milli;

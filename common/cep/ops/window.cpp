@@ -152,11 +152,7 @@ void Window::late(const Record& record, Timestamp time) {
     // How far the record is behind the watermark, counted from the first instant the watermark
     // has not yet passed (watermark + 1ns): whole milliseconds for millisecond inputs.
     json_ += "{\"late_by_ms\":";
-    const Duration behind = watermark - time + 1;
-    if (behind % nanos_per_milli == 0)
-        append_json_number(json_, static_cast<std::int64_t>(behind / nanos_per_milli));
-    else
-        append_json_number(json_, static_cast<double>(behind) / static_cast<double>(nanos_per_milli));
+    append_json_millis(json_, watermark - time + 1);
     json_ += ",\"watermark\":";
     // Watermarks end in ...999999ns; shown to the millisecond, in the input's time format.
     Timestamp shown = watermark - watermark % nanos_per_milli;

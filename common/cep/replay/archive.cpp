@@ -141,11 +141,7 @@ void Archive::late(const Record& record, Timestamp time) {
     if (!late_sink_) return;
     json_.clear();
     json_ += "{\"late_by_ms\":";
-    const Duration behind = closed_before_ - time;
-    if (behind % nanos_per_milli == 0)
-        append_json_number(json_, static_cast<std::int64_t>(behind / nanos_per_milli));
-    else
-        append_json_number(json_, static_cast<double>(behind) / static_cast<double>(nanos_per_milli));
+    append_json_millis(json_, closed_before_ - time);
     json_ += ",\"record\":";
     json_ += record.raw;
     json_ += '}';

@@ -488,11 +488,7 @@ struct Replayer::Impl {
         if (!late_sink) return;
         late_json.clear();
         late_json += "{\"late_by_ms\":";
-        const Duration behind = last_emitted - time;
-        if (behind % nanos_per_milli == 0)
-            append_json_number(late_json, static_cast<std::int64_t>(behind / nanos_per_milli));
-        else
-            append_json_number(late_json, static_cast<double>(behind) / static_cast<double>(nanos_per_milli));
+        append_json_millis(late_json, last_emitted - time);
         late_json += ",\"record\":";
         late_json += raw;
         late_json += '}';
