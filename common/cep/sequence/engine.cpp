@@ -144,6 +144,9 @@ std::uint32_t Engine::current_event(const CompiledRule& rule) {
     if (current_.stored == none) {
         current_.stored =
             events_.add(*current_.record, current_.time, current_.seq, program_->captures.slots(), raw);
+        // Pinned while the record is processed: a rule that counts it and lets it go at once
+        // (a match, a full part) must not free it under the rules that take it next.
+        events_.retain(current_.stored);
     } else if (raw) {
         events_.add_raw(current_.stored, current_.record->raw);
     }
@@ -818,8 +821,8 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
         if (ks->rules.empty()) erase_key(index);
         tracing_ = false;
     }
-    // An event no rule kept is forgotten now.
-    if (current_.stored != none) events_.drop_if_unused(current_.stored);
+    // Unpinned: an event no rule kept is forgotten now.
+    if (current_.stored != none) events_.release(current_.stored);
     current_.record = nullptr;
 }
 

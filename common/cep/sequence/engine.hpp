@@ -62,10 +62,6 @@ class EventStore {
     void release(std::uint32_t id) {
         if (--events_[id].refs == 0) recycle(id);
     }
-    /// Frees an event that was stored but that no partial match kept.
-    void drop_if_unused(std::uint32_t id) {
-        if (events_[id].refs == 0 && !events_[id].free) recycle(id);
-    }
     const Event& operator[](std::uint32_t id) const { return events_[id]; }
     /// Captured value `index` of event `id`.
     Value capture(std::uint32_t id, std::uint32_t index) const {
