@@ -16,11 +16,11 @@ namespace cep {
 inline constexpr std::string_view source_time_path = "@kafka";
 
 struct TimeOptions {
-    std::string path = "ts"; ///< a field path, or source_time_path
-    TimeUnit unit = TimeUnit::ms;  ///< unit of numeric times
-    Duration max_delay = 0;         ///< watermark = max event time seen - max_delay - 1ns
+    std::string path = "ts";      ///< a field path, or source_time_path
+    TimeUnit unit = TimeUnit::ms; ///< unit of numeric times
+    Duration max_delay = 0;       ///< watermark = max event time seen - max_delay - 1ns
     std::optional<Duration> idle_timeout;
-    std::string late_output;        ///< --late FILE
+    std::string late_output; ///< --late FILE
 };
 
 class TimeExtractor {
@@ -37,6 +37,20 @@ class TimeExtractor {
 
     /// True for `--time @kafka`: times come from Record::source_time, no slot is read.
     bool from_source() const { return from_source_; }
+
+    /// The output format learned from the first time seen, for operator snapshots: a restored
+    /// operator writes times as the input did before the snapshot.
+    struct Learned {
+        bool seen = false;
+        bool numeric = false;
+        TimeStyle style;
+    };
+    Learned learned() const { return {seen_, numeric_, style_}; }
+    void relearn(const Learned& learned) {
+        seen_ = learned.seen;
+        numeric_ = learned.numeric;
+        style_ = learned.style;
+    }
 
   private:
     bool from_source_;

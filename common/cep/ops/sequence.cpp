@@ -248,18 +248,13 @@ void Sequence::hold(const Record& record, Timestamp time) {
         }
     }
     heap_.push_back(index);
-    std::push_heap(heap_.begin(), heap_.end(), [this](std::uint32_t a, std::uint32_t b) {
-        if (held_[a].time != held_[b].time) return held_[a].time > held_[b].time;
-        return held_[a].arrival > held_[b].arrival;
-    });
+    std::push_heap(heap_.begin(), heap_.end(),
+                   [this](std::uint32_t a, std::uint32_t b) { return held_later(a, b); });
 }
 
 void Sequence::release(Emitter& out) {
     const Timestamp watermark = tracker_.watermark();
-    const auto later = [this](std::uint32_t a, std::uint32_t b) {
-        if (held_[a].time != held_[b].time) return held_[a].time > held_[b].time;
-        return held_[a].arrival > held_[b].arrival;
-    };
+    const auto later = [this](std::uint32_t a, std::uint32_t b) { return held_later(a, b); };
     while (!heap_.empty() && held_[heap_.front()].time <= watermark) {
         std::pop_heap(heap_.begin(), heap_.end(), later);
         const std::uint32_t index = heap_.back();

@@ -56,6 +56,11 @@ class Sequence final : public Operator {
     std::uint64_t state_size() const override;
     std::uint64_t late_records() const override { return late_count_; }
     std::string stats_fields() const override;
+    /// The rules' ids and definitions, the watermark, the records held for reordering and the
+    /// engine's partial matches. A snapshot restores into an operator with other rules as a
+    /// reload would: unchanged rules continue, changed or removed rules start over or go.
+    void snapshot(std::ostream& out) const override;
+    void restore(std::istream& in) override;
 
     const sequence::Program& program() const { return *program_; }
 
@@ -80,6 +85,11 @@ class Sequence final : public Operator {
     };
 
     void hold(const Record& record, Timestamp time);
+    /// Heap order of held records: by event time, then arrival (a min-heap through std heaps).
+    bool held_later(std::uint32_t a, std::uint32_t b) const {
+        if (held_[a].time != held_[b].time) return held_[a].time > held_[b].time;
+        return held_[a].arrival > held_[b].arrival;
+    }
     /// Matches held records up to the watermark, in event-time order, then fires timeouts.
     void release(Emitter& out);
     void late(const Record& record, Timestamp time);

@@ -117,8 +117,18 @@ class Engine::Table {
 // ---- Engine ----
 
 Engine::Engine(Program& program, const TimeExtractor& times) : program_(&program), times_(times) {
+    reset_tables();
+}
+
+void Engine::reset_tables() {
+    tables_.clear();
     for (std::size_t i = 0; i < program_->key_groups.size(); ++i)
         tables_.push_back(std::make_unique<Table>());
+}
+
+void Engine::index_key(std::uint32_t index) {
+    const KeyState& ks = key_states_[index];
+    tables_[ks.group]->insert(ks.hash, index);
 }
 
 Engine::~Engine() = default;
@@ -605,11 +615,7 @@ void Engine::register_timer(KeyState& key, std::uint32_t key_index, RuleState& s
     if (at == max_timestamp || at >= state.timer) return;
     state.timer = at;
     timers_.push_back({at, key_index, key.generation, state.rule});
-    std::push_heap(timers_.begin(), timers_.end(), [](const Timer& a, const Timer& b) {
-        if (a.at != b.at) return a.at > b.at;
-        if (a.key != b.key) return a.key > b.key;
-        return a.rule > b.rule;
-    });
+    std::push_heap(timers_.begin(), timers_.end(), timer_later);
 }
 
 void Engine::advance_state(KeyState& key, RuleState& state, Timestamp watermark, const Outputs& out) {
@@ -654,13 +660,8 @@ void Engine::advance_state(KeyState& key, RuleState& state, Timestamp watermark,
 }
 
 void Engine::fire_timers(Timestamp watermark, const Outputs& out) {
-    const auto later = [](const Timer& a, const Timer& b) {
-        if (a.at != b.at) return a.at > b.at;
-        if (a.key != b.key) return a.key > b.key;
-        return a.rule > b.rule;
-    };
     while (!timers_.empty() && timers_.front().at <= watermark) {
-        std::pop_heap(timers_.begin(), timers_.end(), later);
+        std::pop_heap(timers_.begin(), timers_.end(), timer_later);
         const Timer timer = timers_.back();
         timers_.pop_back();
         KeyState& key = key_states_[timer.key];

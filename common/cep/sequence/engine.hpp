@@ -14,6 +14,7 @@
 // start condition holds, and the rules that already hold partial matches for the event's key,
 // see the event.
 
+#include "cep/agg/binary.hpp"
 #include "cep/event_time.hpp"
 #include "cep/io/sink.hpp"
 #include "cep/operator.hpp"
@@ -74,7 +75,15 @@ class EventStore {
     std::size_t live() const { return events_.size() - free_.size(); }
     std::size_t memory() const;
 
+    /// Writes every slot (free ones as a mark), so event ids stay valid across a restore.
+    void snapshot(agg::ByteWriter& out) const;
+    /// `capture_from[j]`: the snapshot's index of what capture j is now (`none`: not captured
+    /// then, so missing), for a program whose capture table differs from the snapshot's.
+    void restore(agg::ByteReader& in, const std::vector<std::uint32_t>& capture_from);
+    std::size_t size() const { return events_.size(); }
+
   private:
+    void remap_captures(const std::vector<std::uint32_t>& capture_from);
     void recycle(std::uint32_t id) {
         events_[id].free = true;
         free_.push_back(id);
@@ -180,6 +189,15 @@ class Engine {
     /// Heap bytes held by the state, roughly.
     std::size_t memory() const;
 
+    /// Writes the whole matching state: keys, partial matches, counted and stored events,
+    /// fire marks and counters. Rules are written by index; `restore` takes `old_to_new`
+    /// (snapshot rule index -> this program's index, or `none` to drop that rule's state),
+    /// as a reload does, and `capture_from` (see EventStore::restore). Timers are rebuilt from
+    /// the restored states.
+    void snapshot(agg::ByteWriter& out) const;
+    void restore(agg::ByteReader& in, const std::vector<std::uint32_t>& old_to_new,
+                 const std::vector<std::uint32_t>& capture_from);
+
     /// Partial matches held (runs, counted events and held-back matches).
     std::uint64_t partial_matches() const;
     std::uint64_t keys() const { return live_keys_; }
@@ -249,6 +267,10 @@ class Engine {
     std::uint32_t find_or_add_key(std::uint32_t group, std::string_view key, const Record& record,
                                   bool create);
     void erase_key(std::uint32_t index);
+    /// Empty key tables, one per key group of the program.
+    void reset_tables();
+    /// Adds a live key to its group's table.
+    void index_key(std::uint32_t index);
     RuleState* find_rule(KeyState& key, std::uint32_t rule);
 
     Program* program_;
@@ -275,7 +297,13 @@ class Engine {
         std::uint32_t generation;
         std::uint32_t rule;
     };
-    std::vector<Timer> timers_; // min-heap by (at, key, rule)
+    /// The heap order of timers_ (a min-heap by (at, key, rule) through std heap functions).
+    static bool timer_later(const Timer& a, const Timer& b) {
+        if (a.at != b.at) return a.at > b.at;
+        if (a.key != b.key) return a.key > b.key;
+        return a.rule > b.rule;
+    }
+    std::vector<Timer> timers_;
 
     // Scratch, reused across events.
     std::string key_buffer_;

@@ -1,0 +1,276 @@
+// cep-sequence's snapshot and restore: a run split by a snapshot at any record writes exactly
+// the matches and timeouts of a single run; a snapshot restores into other rules as a reload.
+
+#include "cep/errors.hpp"
+#include "cep/ops/sequence.hpp"
+#include "cep/record_parser.hpp"
+#include "cep/sequence/loader.hpp"
+
+#include <cstdio>
+#include <doctest/doctest.h>
+#include <fstream>
+#include <simdjson.h>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+class Lines final : public cep::Emitter {
+  public:
+    void emit(const cep::Record& record, const cep::Route&) override { lines.emplace_back(record.raw); }
+    void emit_new(std::string_view json, const cep::Origin&, const cep::Route&) override {
+        lines.emplace_back(json);
+    }
+    void reject(const cep::Record&, std::string_view reason) override { lines.emplace_back(reason); }
+    std::vector<std::string> lines;
+};
+
+// Missions like examples/missions, with short windows so that partial matches time out, and
+// captured fields (a.level, a.gold) that later stages and templates read.
+const char* const all_rules = R"(rules:
+  - id: spender
+    keyed: p
+    pattern: 'a: e == "purchase" -> b: e == "purchase" && gold > a.gold'
+    within: 90s
+    emit: {first: "${a.gold}"}
+  - id: veteran_dungeon
+    keyed: p
+    pattern: 'a: e == "level_up" && level >= 3 -> b: e == "dungeon_clear"'
+    within: 2m
+    skip: skip_past_last
+    emit: {reward: gems, player: "${key}", level: "${a.level}"}
+  - id: killing_spree
+    keyed: p
+    where: 'e == "kill"'
+    count: 3
+    within: 1m
+    emit: {badge: spree}
+    emit_events: false
+  - id: daily_set
+    keyed: p
+    within: 5m
+    all_of:
+      - {name: quests, where: 'e == "quest"', count: 2}
+      - {name: kills, where: 'e == "kill"', count: 2}
+    fire: once
+  - id: fast_climber
+    keyed: p
+    stages:
+      - {name: a, where: 'e == "level_up"'}
+      - {name: b, where: 'e == "level_up" && level >= a.level + 2', times: [1, 2]}
+    within: 3m
+    emit: {from: "${a.level}"}
+  - id: kept_playing
+    keyed: p
+    pattern: 'buy: e == "purchase" -> !quit: e == "logout"'
+    within: 30s
+)";
+
+/// The same rules without `spender` (whose captured a.gold came first) and with killing_spree
+/// changed: what a reload or a restore into edited rules sees.
+const char* const edited_rules = R"(rules:
+  - id: veteran_dungeon
+    keyed: p
+    pattern: 'a: e == "level_up" && level >= 3 -> b: e == "dungeon_clear"'
+    within: 2m
+    skip: skip_past_last
+    emit: {reward: gems, player: "${key}", level: "${a.level}"}
+  - id: killing_spree
+    keyed: p
+    where: 'e == "kill"'
+    count: 4
+    within: 1m
+    emit: {badge: spree}
+    emit_events: false
+  - id: fast_climber
+    keyed: p
+    stages:
+      - {name: a, where: 'e == "level_up"'}
+      - {name: b, where: 'e == "level_up" && level >= a.level + 2', times: [1, 2]}
+    within: 3m
+    emit: {from: "${a.level}"}
+)";
+
+/// Four players over ~20 minutes, out of order by up to 4 s, in RFC 3339 with a +09:00 offset
+/// so that a restored operator must write times in the input's style.
+std::vector<std::string> generated_events() {
+    const char* const kinds[] = {"level_up", "dungeon_clear", "kill", "kill", "quest", "purchase", "logout"};
+    std::vector<std::string> lines;
+    std::uint64_t state = 12345;
+    auto next = [&state](std::uint64_t n) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return (state >> 33) % n;
+    };
+    long ms = 1'000'000;
+    for (int i = 0; i < 400; ++i) {
+        ms += 3'000;
+        const long jitter = static_cast<long>(next(4'000));
+        const long t = ms - jitter;
+        const long s = t / 1000, frac = t % 1000;
+        char time[64];
+        std::snprintf(time, sizeof time, "2026-12-01T%02ld:%02ld:%02ld.%03ld+09:00", 9 + s / 3600,
+                      (s / 60) % 60, s % 60, frac);
+        lines.push_back(std::string(R"({"ts":")") + time + R"(","p":"p)" + std::to_string(next(4)) +
+                        R"(","e":")" + kinds[next(7)] + R"(","level":)" + std::to_string(1 + next(9)) +
+                        R"(,"gold":)" + std::to_string(next(100)) + "}");
+    }
+    return lines;
+}
+
+class Harness {
+  public:
+    Harness(const char* rules, const std::string& timeouts) {
+        cep::ops::SequenceOptions options;
+        options.rules = cep::sequence::parse_rules(rules, "rules.yaml");
+        options.time.path = "ts";
+        options.time.max_delay = 5'000'000'000; // 5s: records are held and reordered
+        options.timeouts = timeouts;
+        op_ = std::make_unique<cep::ops::Sequence>(std::move(options), schema_);
+        parser_ = std::make_unique<cep::RecordParser>(schema_);
+    }
+    void push(const std::string& json) {
+        text_.assign(json);
+        text_.append(simdjson::SIMDJSON_PADDING, ' ');
+        const std::string_view line(text_.data(), json.size());
+        cep::ParseFailure failure;
+        REQUIRE_MESSAGE(parser_->parse(line, failure), failure.reason);
+        op_->push(cep::Record{line, parser_->slots(), {"test", ++line_}}, out);
+    }
+    cep::ops::Sequence& op() { return *op_; }
+    Lines out;
+
+  private:
+    cep::Schema schema_;
+    std::unique_ptr<cep::ops::Sequence> op_;
+    std::unique_ptr<cep::RecordParser> parser_;
+    std::string text_;
+    std::uint64_t line_ = 0;
+};
+
+std::string temp_path(const std::string& name) {
+    return "/tmp/cep-seq-snapshot-" + std::to_string(::getpid()) + "-" + name;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+    std::vector<std::string> lines;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
+    std::remove(path.c_str());
+    return lines;
+}
+
+struct Result {
+    std::vector<std::string> matches;
+    std::vector<std::string> timeouts;
+};
+
+Result run_whole(const char* rules, const std::vector<std::string>& lines) {
+    const std::string timeouts = temp_path("whole");
+    {
+        Harness h(rules, timeouts);
+        for (const auto& line : lines)
+            h.push(line);
+        h.op().finish(h.out);
+        Result r{h.out.lines, {}};
+        h.out.lines.clear();
+        r.timeouts = read_lines(timeouts);
+        return r;
+    }
+}
+
+/// `split` records into `first_rules`, a snapshot, the rest into a fresh operator with
+/// `second_rules` restored from it.
+Result run_split(const char* first_rules, const char* second_rules, const std::vector<std::string>& lines,
+                 std::size_t split) {
+    const std::string before = temp_path("before"), after = temp_path("after");
+    Result r;
+    std::stringstream state;
+    {
+        Harness first(first_rules, before);
+        for (std::size_t i = 0; i < split; ++i)
+            first.push(lines[i]);
+        first.op().snapshot(state);
+        r.matches = first.out.lines;
+    } // closes its timeouts file
+    Harness second(second_rules, after);
+    second.op().restore(state);
+    for (std::size_t i = split; i < lines.size(); ++i)
+        second.push(lines[i]);
+    second.op().finish(second.out);
+    r.matches.insert(r.matches.end(), second.out.lines.begin(), second.out.lines.end());
+    r.timeouts = read_lines(before);
+    const auto later = read_lines(after);
+    r.timeouts.insert(r.timeouts.end(), later.begin(), later.end());
+    return r;
+}
+
+std::vector<std::string> with_rule(const std::vector<std::string>& lines, const std::string& id) {
+    std::vector<std::string> out;
+    for (const auto& line : lines)
+        if (line.find("\"rule\":\"" + id + "\"") != std::string::npos) out.push_back(line);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("sequence snapshot: a run split at any record writes what one run writes") {
+    const auto lines = generated_events();
+    const Result whole = run_whole(all_rules, lines);
+    // The rules all fire and time out on this data, so the comparison covers every kind.
+    for (const char* id :
+         {"spender", "veteran_dungeon", "killing_spree", "daily_set", "fast_climber", "kept_playing"}) {
+        CAPTURE(id);
+        CHECK(!with_rule(whole.matches, id).empty());
+    }
+    CHECK(!with_rule(whole.timeouts, "veteran_dungeon").empty());
+    CHECK(!with_rule(whole.timeouts, "spender").empty());
+    for (std::size_t split = 0; split <= lines.size(); split += 7) {
+        CAPTURE(split);
+        const Result parts = run_split(all_rules, all_rules, lines, split);
+        REQUIRE(parts.matches == whole.matches);
+        REQUIRE(parts.timeouts == whole.timeouts);
+    }
+}
+
+TEST_CASE("sequence snapshot: restored into edited rules, as a reload") {
+    const auto lines = generated_events();
+    const Result edited = run_whole(edited_rules, lines);
+    const Result original = run_whole(all_rules, lines);
+    for (std::size_t split : {std::size_t{50}, std::size_t{201}, std::size_t{333}}) {
+        CAPTURE(split);
+        const Result parts = run_split(all_rules, edited_rules, lines, split);
+        // Unchanged rules continue as if never interrupted, reading captured a.level although
+        // the removed rule's a.gold was captured before it.
+        for (const char* id : {"veteran_dungeon", "fast_climber"}) {
+            CAPTURE(id);
+            CHECK(with_rule(parts.matches, id) == with_rule(edited.matches, id));
+            CHECK(with_rule(parts.timeouts, id) == with_rule(edited.timeouts, id));
+        }
+        // The changed rule starts over: its matches before the split are the old count-3 ones.
+        const auto spree = with_rule(parts.matches, "killing_spree");
+        CHECK(spree.size() < with_rule(original.matches, "killing_spree").size());
+        // The removed rule matched only before the split.
+        CHECK(with_rule(parts.matches, "spender").size() < with_rule(original.matches, "spender").size());
+    }
+}
+
+TEST_CASE("sequence snapshot: refused when it is not one, or cut short") {
+    const auto lines = generated_events();
+    Harness first(all_rules, "");
+    for (std::size_t i = 0; i < 100; ++i)
+        first.push(lines[i]);
+    std::stringstream state;
+    first.op().snapshot(state);
+    const std::string bytes = state.str();
+
+    Harness garbage(all_rules, "");
+    std::stringstream not_one("cep-window/1\nxyz");
+    CHECK_THROWS_WITH_AS(garbage.op().restore(not_one), "not a cep-sequence snapshot", cep::RuntimeError);
+
+    Harness truncated(all_rules, "");
+    std::stringstream cut(bytes.substr(0, bytes.size() / 2));
+    CHECK_THROWS_AS(truncated.op().restore(cut), cep::RuntimeError);
+}
