@@ -7,8 +7,8 @@
 namespace cep {
 
 TimeExtractor::TimeExtractor(const TimeOptions& options, Schema& schema)
-    : from_source_(options.path == source_time_path),
-      slot_(from_source_ ? 0 : schema.add(options.path)), path_text_(options.path), unit_(options.unit) {}
+    : from_source_(options.path == source_time_path), slot_(from_source_ ? 0 : schema.add(options.path)),
+      path_text_(options.path), unit_(options.unit) {}
 
 std::optional<Timestamp> TimeExtractor::extract(const Record& record, std::string& reason) {
     if (from_source_) {
@@ -21,7 +21,10 @@ std::optional<Timestamp> TimeExtractor::extract(const Record& record, std::strin
         reason = "no Kafka message timestamp for --time @kafka (the record is not from a Kafka input)";
         return std::nullopt;
     }
-    const Value& value = record[slot_];
+    return extract_value(record[slot_], reason);
+}
+
+std::optional<Timestamp> TimeExtractor::extract_value(const Value& value, std::string& reason) {
     switch (value.kind) {
     case Kind::string: {
         TimeStyle style;
@@ -33,8 +36,8 @@ std::optional<Timestamp> TimeExtractor::extract(const Record& record, std::strin
             }
             return time;
         }
-        reason = "event time '" + path_text_ + "' is not an RFC 3339 time: \"" + std::string(value.text.substr(0, 64)) +
-                 "\"";
+        reason = "event time '" + path_text_ + "' is not an RFC 3339 time: \"" +
+                 std::string(value.text.substr(0, 64)) + "\"";
         return std::nullopt;
     }
     case Kind::integer: {
@@ -52,8 +55,11 @@ std::optional<Timestamp> TimeExtractor::extract(const Record& record, std::strin
         if (!std::isfinite(value.floating)) break;
         return static_cast<Timestamp>(std::llround(value.floating * static_cast<double>(unit_nanos(unit_))));
     }
-    case Kind::missing: reason = "missing event time field '" + path_text_ + "'"; return std::nullopt;
-    default: break;
+    case Kind::missing:
+        reason = "missing event time field '" + path_text_ + "'";
+        return std::nullopt;
+    default:
+        break;
     }
     reason = "event time '" + path_text_ + "' is a " + std::string(kind_name(value.kind)) +
              ", not an RFC 3339 string or a number";

@@ -29,6 +29,8 @@ class TimeExtractor {
 
     /// The record's event time; on failure nullopt and `reason` says why (for the dead letter).
     std::optional<Timestamp> extract(const Record& record, std::string& reason);
+    /// The same for the time field's value read some other way (leading_field()).
+    std::optional<Timestamp> extract_value(const Value& value, std::string& reason);
 
     /// Appends `time` as a JSON value in the form the input used: the same RFC 3339 style
     /// (fraction digits, offset) or a number in the input's unit.

@@ -38,4 +38,13 @@ inline std::optional<Value> leading_field(std::string_view line, std::string_vie
     return Value::of_int(number);
 }
 
+/// The key leading_field() looks for when the time field is `path`: a plain top-level name
+/// (`ts` or `.ts`); nullopt for nested or quoted paths, which need the parser.
+inline std::optional<std::string_view> leading_key(std::string_view path) {
+    if (path.starts_with('.')) path.remove_prefix(1);
+    if (path.empty() || path.starts_with('@') || path.find_first_of(".[]\"\\ ") != std::string_view::npos)
+        return std::nullopt;
+    return path;
+}
+
 } // namespace cep

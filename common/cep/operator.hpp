@@ -81,6 +81,20 @@ class Operator {
     /// records that fail it without parsing them (after checking they are one JSON object
     /// per line), so only operators that ignore non-matching records entirely may have one.
     virtual const RawPrefilter* raw_prefilter() const { return nullptr; }
+    /// Like raw_prefilter(), for operators that ignore a non-matching record except for its
+    /// event time (the watermark, timers and late records still see it). For a record that
+    /// fails this test and shows the outline of one object, the driver calls push_time_only()
+    /// instead of parsing it; when that returns false (the time is not the line's leading
+    /// field), the record is parsed and pushed as usual. Records keep their input order.
+    virtual const RawPrefilter* time_only_prefilter() const { return nullptr; }
+    virtual bool push_time_only(std::string_view raw, const Origin& origin,
+                                std::optional<Timestamp> source_time, Emitter& out) {
+        (void)raw;
+        (void)origin;
+        (void)source_time;
+        (void)out;
+        return false;
+    }
     /// Operator-specific counters for --stats, as JSON members without braces
     /// (`"keys":3,"memory_bytes":1024`), appended to the stats line; empty for none.
     virtual std::string stats_fields() const { return {}; }

@@ -4,30 +4,101 @@
 // could spell the same string differently): a search over ~200 bytes is far cheaper than
 // parsing the JSON, and most records of a selective filter fail it.
 
+#include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 #include <simdjson.h>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace cep {
+
+/// A substring search set up once per needle. glibc's memmem costs more than the parse it
+/// saves on ~200-byte lines. This is the SIMD filter of W. Mula's "SIMD-friendly algorithms
+/// for substring searching": 16 positions at a time are tested for two of the needle's bytes
+/// at their distance apart, and only positions where both agree are compared in full. The two
+/// bytes are the second and the second-to-last: needles here are JSON strings (`"level_up"`),
+/// whose quotes are the most frequent bytes of a line.
+class Needle {
+  public:
+    explicit Needle(std::string text) : text_(std::move(text)) {
+        const std::size_t n = text_.size();
+        first_ = n > 2 ? 1 : 0;
+        last_ = n > 2 ? n - 2 : (n > 0 ? n - 1 : 0);
+    }
+    bool found_in(std::string_view hay) const {
+        const std::size_t n = text_.size();
+        if (n == 0) return true;
+        if (hay.size() < n) return false;
+        const char a = text_[first_], b = text_[last_];
+        const std::size_t positions = hay.size() - n + 1; // where the needle may start
+        std::size_t i = 0;
+#if defined(__SSE2__)
+        const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+        for (; i + 16 <= positions; i += 16) {
+            const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hay.data() + i + first_));
+            const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hay.data() + i + last_));
+            auto mask = static_cast<unsigned>(
+                _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(y, vb))));
+            while (mask != 0) {
+                const std::size_t at = i + static_cast<std::size_t>(std::countr_zero(mask));
+                if (std::memcmp(hay.data() + at, text_.data(), n) == 0) return true;
+                mask &= mask - 1;
+            }
+        }
+#endif
+        for (; i < positions; ++i)
+            if (hay[i + first_] == a && hay[i + last_] == b &&
+                std::memcmp(hay.data() + i, text_.data(), n) == 0)
+                return true;
+        return false;
+    }
+    const std::string& text() const {
+        return text_;
+    }
+
+  private:
+    std::string text_;
+    std::size_t first_ = 0, last_ = 0;
+};
 
 class RawPrefilter {
   public:
     RawPrefilter() = default;
-    explicit RawPrefilter(std::vector<std::string> needles) : needles_(std::move(needles)) {}
+    /// A record may pass only if its text holds every needle.
+    explicit RawPrefilter(std::vector<std::string> needles) {
+        if (!needles.empty()) alternatives_.push_back(make(std::move(needles)));
+    }
+    /// A record may pass if its text holds every needle of one of the alternatives (each a
+    /// non-empty list): the records that any of several conditions may accept.
+    static RawPrefilter any_of(std::vector<std::vector<std::string>> alternatives) {
+        RawPrefilter p;
+        for (auto& needles : alternatives)
+            p.alternatives_.push_back(make(std::move(needles)));
+        return p;
+    }
 
-    bool empty() const { return needles_.empty(); }
-    const std::vector<std::string>& needles() const { return needles_; }
+    bool empty() const { return alternatives_.empty(); }
 
-    /// False only when no record with this text can pass: a needle is missing and the text
-    /// has no escapes.
+    /// False only when no record with this text can pass: every alternative misses a needle
+    /// and the text has no escapes.
     bool may_match(std::string_view text) const {
-        for (const auto& needle : needles_)
-            if (::memmem(text.data(), text.size(), needle.data(), needle.size()) == nullptr)
-                return std::memchr(text.data(), '\\', text.size()) != nullptr;
-        return true;
+        for (const auto& needles : alternatives_) {
+            bool all = true;
+            for (const auto& needle : needles)
+                if (!needle.found_in(text)) {
+                    all = false;
+                    break;
+                }
+            if (all) return true;
+        }
+        return std::memchr(text.data(), '\\', text.size()) != nullptr;
     }
 
     /// What a line that cannot match must show to be dropped without parsing: the outline of
@@ -42,7 +113,13 @@ class RawPrefilter {
     }
 
   private:
-    std::vector<std::string> needles_;
+    static std::vector<Needle> make(std::vector<std::string> texts) {
+        std::vector<Needle> needles;
+        for (auto& text : texts)
+            needles.emplace_back(std::move(text));
+        return needles;
+    }
+    std::vector<std::vector<Needle>> alternatives_;
 };
 
 } // namespace cep

@@ -709,7 +709,8 @@ TEST_CASE("expr: required bytes, for filtering records before parsing them") {
     using Needles = std::vector<std::string>;
     const auto needles = [](std::string_view source) { return Eval(source).expression.required_bytes(); };
     CHECK(needles(R"(event == "level_up" && level == 3)") == Needles{R"("level_up")"});
-    CHECK(needles(R"(game_id == "kingdom" && event == "level_up")") == Needles{R"("kingdom")", R"("level_up")"});
+    CHECK(needles(R"(game_id == "kingdom" && event == "level_up")") ==
+          Needles{R"("kingdom")", R"("level_up")"});
     CHECK(needles(R"("level_up" == event)") == Needles{R"("level_up")"});
     // Nothing is required where a match need not contain the literal.
     CHECK(needles(R"(event != "level_up")").empty());
@@ -732,9 +733,40 @@ TEST_CASE("raw prefilter: a record without the needle can match only through an 
 TEST_CASE("raw prefilter: the outline a line needs to be dropped unparsed") {
     CHECK(cep::RawPrefilter::outlined(R"({"event":"kill"})"));
     CHECK(cep::RawPrefilter::outlined(" \t{}  "));
-    CHECK_FALSE(cep::RawPrefilter::outlined(R"({"event":"kill")"));  // truncated
-    CHECK_FALSE(cep::RawPrefilter::outlined(R"(["event"])"));        // not an object
+    CHECK_FALSE(cep::RawPrefilter::outlined(R"({"event":"kill")")); // truncated
+    CHECK_FALSE(cep::RawPrefilter::outlined(R"(["event"])"));       // not an object
     CHECK_FALSE(cep::RawPrefilter::outlined("hello"));
     CHECK_FALSE(cep::RawPrefilter::outlined(std::string_view("{\"a\":\"\0\"}", 9))); // NUL
     CHECK_FALSE(cep::RawPrefilter::outlined("{\"a\":\"\xff\"}"));                    // not UTF-8
+}
+
+TEST_CASE("raw prefilter: the needle search agrees with a plain search at every offset") {
+    // Lines of every length around the 16-byte steps, the needle at every position, and
+    // near-misses that share the tested bytes.
+    const std::string needle = R"("level_up")";
+    const cep::Needle search(needle);
+    for (std::size_t size = 0; size < 70; ++size) {
+        for (std::size_t at = 0; at + needle.size() <= size; ++at) {
+            std::string line(size, 'x');
+            line.replace(at, needle.size(), needle);
+            CAPTURE(size);
+            CAPTURE(at);
+            CHECK(search.found_in(line));
+            line[at + needle.size() / 2] = 'Z'; // same second and second-to-last bytes
+            CHECK_FALSE(search.found_in(line));
+        }
+    }
+    CHECK(cep::Needle("ab").found_in("xxab"));
+    CHECK_FALSE(cep::Needle("ab").found_in("xxaxb"));
+    CHECK(cep::Needle("a").found_in("xxxxxxxxxxxxxxxxxxxxxxxxxa"));
+    CHECK(cep::Needle("").found_in(""));
+}
+
+TEST_CASE("raw prefilter: any of several conditions' needles") {
+    const auto prefilter = cep::RawPrefilter::any_of({{R"("level_up")"}, {R"("kill")", R"("pc")"}});
+    CHECK(prefilter.may_match(R"({"event":"level_up"})"));
+    CHECK(prefilter.may_match(R"({"event":"kill","platform":"pc"})"));
+    CHECK_FALSE(prefilter.may_match(R"({"event":"kill","platform":"ios"})")); // one needle of two
+    CHECK_FALSE(prefilter.may_match(R"({"event":"move"})"));
+    CHECK(prefilter.may_match(R"({"event":"mov\u0065"})")); // an escape may spell anything
 }

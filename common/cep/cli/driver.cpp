@@ -155,6 +155,9 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
     // Not with --strict (every record is validated in full), nor when dropped records' times
     // are tracked for the next tool (that needs them parsed).
     const RawPrefilter* prefilter = common.strict || drops.enabled() ? nullptr : op->raw_prefilter();
+    // Records the operator needs only the time of: asked per block, since a rules reload may
+    // change the test.
+    const bool time_only = !prefilter && !common.strict && !drops.enabled();
     Counters counters;
     SinkEmitter out(open_outputs(common.output, command.output_partitions(), common.kafka), counters,
                     diagnostics, control_output);
@@ -185,13 +188,14 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
         diagnostics.data_error(origin, 0, reason, raw);
         counters.errors = diagnostics.errors();
     };
-    // One record line (not blank): control records, over-long lines, parse, push.
+    // One record line (not blank): control records, over-long lines, parse, push. `batched`:
+    // the line is part of a block begun with parser.begin_batch(), else it is parsed alone.
     const auto handle_line = [&](std::string_view text, const Origin& origin,
                                  std::optional<Timestamp> source_time, std::uint64_t position,
-                                 std::optional<std::uint64_t> size) {
+                                 std::optional<std::uint64_t> size, bool batched = true) {
         if (is_control(text)) {
             if (auto control = parse_control(text)) {
-                parser.skip_in_batch(text);
+                if (batched) parser.skip_in_batch(text);
                 if (control->type == ControlRecord::Type::watermark)
                     op->on_watermark(control->time, out);
                 else
@@ -200,12 +204,12 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
             }
         }
         if (text.size() > common.max_line_bytes) {
-            parser.skip_in_batch(text);
+            if (batched) parser.skip_in_batch(text);
             report_bad(origin, io::too_long_reason(common.max_line_bytes), text.substr(0, 1024));
             return;
         }
         ++counters.records_in;
-        if (!parser.parse_in_batch(text, failure)) {
+        if (!(batched ? parser.parse_in_batch(text, failure) : parser.parse(text, failure))) {
             diagnostics.data_error(origin, failure.column, failure.reason, text);
             counters.errors = diagnostics.errors();
             return;
@@ -280,10 +284,22 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                 // Once per block, not per record: progress needs no finer grain.
                 const std::uint64_t position = source->position();
                 const std::optional<std::uint64_t> size = source->size();
-                if (!prefilter) parser.begin_batch(block.text); // one simdjson pass over the whole block
+                const RawPrefilter* time_filter = time_only ? op->time_only_prefilter() : nullptr;
+                // One simdjson pass over the whole block; with a time-only test, the lines that
+                // pass it are parsed one by one, in order with the others.
+                if (!prefilter && !time_filter) parser.begin_batch(block.text);
                 const std::uint64_t line_number = for_each_line(
                     block, name,
                     [&](std::string_view text, const Origin& origin, std::optional<Timestamp> source_time) {
+                        if (time_filter) {
+                            if (!is_control(text) && text.size() <= common.max_line_bytes &&
+                                !time_filter->may_match(text) && RawPrefilter::outlined(text) &&
+                                op->push_time_only(text, origin, source_time, out)) {
+                                ++counters.records_in;
+                                return;
+                            }
+                            return handle_line(text, origin, source_time, position, size, false);
+                        }
                         if (!prefilter) return handle_line(text, origin, source_time, position, size);
                         // A record the operator would ignore, with the outline of one object, is
                         // dropped before simdjson sees it; the others are copied together and

@@ -2,6 +2,7 @@
 
 #include "cep/errors.hpp"
 #include "cep/json_writer.hpp"
+#include "cep/leading_field.hpp"
 #include "cep/sequence/expect.hpp"
 #include "cep/sequence/loader.hpp"
 
@@ -55,6 +56,8 @@ Sequence::Sequence(SequenceOptions options, Schema& schema)
     engine_->set_topic_filter(options_.topic_filter);
     engine_->set_key_ttl(options_.key_ttl);
     engine_->set_max_partials(options_.max_partials);
+    if (const auto key = leading_key(times_.path_text()); key && !times_.from_source()) leading_key_ = *key;
+    build_time_only();
     if (!options_.timeouts.empty()) timeouts_ = io::open_sink(options_.timeouts);
     if (!options_.time.late_output.empty()) late_ = io::open_sink(options_.time.late_output);
     if (!options_.expect.empty()) {
@@ -105,8 +108,8 @@ bool Sequence::rules_files_changed() {
     return changed;
 }
 
-void Sequence::maybe_reload(bool idle) {
-    if (options_.rules_files.empty()) return;
+bool Sequence::maybe_reload(bool idle) {
+    if (options_.rules_files.empty()) return false;
     bool wanted = false;
     if (hangup) {
         hangup = 0;
@@ -114,7 +117,7 @@ void Sequence::maybe_reload(bool idle) {
     }
     // stat() costs a system call: every 4096 records, and whenever the input is idle.
     if (options_.watch && (idle || ++since_watch_check_ % 4096 == 0) && rules_files_changed()) wanted = true;
-    if (wanted) reload();
+    return wanted && reload();
 }
 
 bool Sequence::reload() {
@@ -165,6 +168,7 @@ bool Sequence::reload() {
         added += !m;
     engine_->rebind(*next, old_to_new);
     program_ = std::move(next);
+    build_time_only();
     std::fprintf(
         stderr,
         "cep-sequence: rules reloaded: %zu unchanged, %zu changed and kept, %zu changed and reset, %zu "
@@ -182,21 +186,9 @@ void Sequence::push(const Record& record, Emitter& out) {
         out.reject(record, reason_);
         return;
     }
-    if (!options_.backfill.empty()) {
-        // History first, then live: a live record no later than the history's last event
-        // was counted there (the history is taken as complete up to that time).
-        const bool history = std::find(options_.backfill.begin(), options_.backfill.end(),
-                                       record.origin.source) != options_.backfill.end();
-        if (history) {
-            backfill_until_ = std::max(backfill_until_, *time);
-            ++backfill_records_;
-        } else if (*time <= backfill_until_) {
-            ++backfill_overlap_;
-            return;
-        }
-    }
+    if (!admit(record.origin, *time)) return;
     if (tracker_.is_late(*time)) {
-        late(record, *time);
+        late(record.raw, record.origin, *time, &record);
         return;
     }
     const bool advanced = tracker_.observe(*time);
@@ -213,7 +205,75 @@ void Sequence::push(const Record& record, Emitter& out) {
     if (advanced) out.watermark(tracker_.watermark());
 }
 
-void Sequence::hold(const Record& record, Timestamp time) {
+bool Sequence::admit(const Origin& origin, Timestamp time) {
+    if (options_.backfill.empty()) return true;
+    // History first, then live: a live record no later than the history's last event was
+    // counted there (the history is taken as complete up to that time).
+    const bool history = std::find(options_.backfill.begin(), options_.backfill.end(), origin.source) !=
+                         options_.backfill.end();
+    if (history) {
+        backfill_until_ = std::max(backfill_until_, time);
+        ++backfill_records_;
+    } else if (time <= backfill_until_) {
+        ++backfill_overlap_;
+        return false;
+    }
+    return true;
+}
+
+void Sequence::build_time_only() {
+    time_only_ = RawPrefilter();
+    // Off where a record's fields matter beyond the rules' conditions: --explain traces every
+    // record of its key, and rules that see every event (strict contiguity, not_next, count
+    // windows, conditions on earlier stages) or start on any event.
+    if (leading_key_.empty() || options_.explain || !program_->always_start.empty()) return;
+    std::vector<std::uint32_t> conditions;
+    for (const auto& starter : program_->starters)
+        conditions.push_back(starter.condition);
+    for (const auto& group : program_->key_groups) {
+        if (group.sees_every_event) return;
+        conditions.insert(conditions.end(), group.relevant_conditions.begin(),
+                          group.relevant_conditions.end());
+    }
+    std::sort(conditions.begin(), conditions.end());
+    conditions.erase(std::unique(conditions.begin(), conditions.end()), conditions.end());
+    std::vector<std::vector<std::string>> alternatives;
+    for (std::uint32_t id : conditions) {
+        auto needles = program_->conditions.expression(id).required_bytes();
+        if (needles.empty()) return; // a condition that any record might satisfy
+        alternatives.push_back(std::move(needles));
+    }
+    if (!alternatives.empty()) time_only_ = RawPrefilter::any_of(std::move(alternatives));
+}
+
+bool Sequence::push_time_only(std::string_view raw, const Origin& origin,
+                              std::optional<Timestamp> source_time, Emitter& out) {
+    (void)source_time;
+    // A reload here changes the test the record failed: under the new rules it may be needed.
+    if (maybe_reload(false) && (time_only_.empty() || time_only_.may_match(raw))) return false;
+    const auto value = leading_field(raw, leading_key_);
+    if (!value) return false;
+    const auto time = times_.extract_value(*value, reason_);
+    if (!time) return false; // parsed and rejected with its reason
+    ++time_only_records_;
+    if (!admit(origin, *time)) return true;
+    if (tracker_.is_late(*time)) {
+        late(raw, origin, *time, nullptr);
+        return true;
+    }
+    const bool advanced = tracker_.observe(*time);
+    if (tracker_.max_delay() == 0 && heap_.empty()) {
+        engine_->pass(*time, outputs(out));
+    } else {
+        // Kept in the reordering heap as a time only: it moves event time on where it belongs.
+        hold_time_only(*time);
+        if (advanced) release(out);
+    }
+    if (advanced) out.watermark(tracker_.watermark());
+    return true;
+}
+
+std::uint32_t Sequence::new_held() {
     std::uint32_t index;
     if (!free_held_.empty()) {
         index = free_held_.back();
@@ -222,9 +282,31 @@ void Sequence::hold(const Record& record, Timestamp time) {
         index = static_cast<std::uint32_t>(held_.size());
         held_.emplace_back();
     }
+    return index;
+}
+
+void Sequence::hold_time_only(Timestamp time) {
+    const std::uint32_t index = new_held();
     Held& h = held_[index];
     h.time = time;
     h.arrival = ++arrivals_;
+    h.time_only = true;
+    h.bytes.clear();
+    h.raw_size = 0;
+    h.slots.clear();
+    h.source.clear();
+    h.line = 0;
+    heap_.push_back(index);
+    std::push_heap(heap_.begin(), heap_.end(),
+                   [this](std::uint32_t a, std::uint32_t b) { return held_later(a, b); });
+}
+
+void Sequence::hold(const Record& record, Timestamp time) {
+    const std::uint32_t index = new_held();
+    Held& h = held_[index];
+    h.time = time;
+    h.arrival = ++arrivals_;
+    h.time_only = false;
     h.source.assign(record.origin.source);
     h.line = record.origin.line;
     // One buffer: the raw bytes, then the decoded text of slots that point elsewhere (the
@@ -260,6 +342,11 @@ void Sequence::release(Emitter& out) {
         const std::uint32_t index = heap_.back();
         heap_.pop_back();
         Held& h = held_[index];
+        if (h.time_only) {
+            engine_->pass(h.time, outputs(out));
+            free_held_.push_back(index);
+            continue;
+        }
         const std::string_view raw(h.bytes.data(), h.raw_size);
         if (h.slots.size() < schema_.slot_count()) {
             // Held before a reload added fields: parse it again for the new rules.
@@ -297,10 +384,10 @@ void Sequence::explain(const Record& record, Timestamp time, const std::string& 
     engine_->explain_line(line);
 }
 
-void Sequence::late(const Record& record, Timestamp time) {
+void Sequence::late(std::string_view raw, const Origin& origin, Timestamp time, const Record* record) {
     ++late_count_;
-    if (options_.explain && engine_->explains(record))
-        explain(record, time,
+    if (record && options_.explain && engine_->explains(*record))
+        explain(*record, time,
                 "late: " + format_duration(tracker_.max_seen() - time) +
                     " behind the newest event, more than --max-delay; not matched");
     if (!late_) return;
@@ -310,9 +397,9 @@ void Sequence::late(const Record& record, Timestamp time) {
     line_ += ",\"max_delay\":";
     append_json_string(line_, format_duration(tracker_.max_delay()));
     line_ += ",\"source\":";
-    append_json_string(line_, record.origin.source);
-    line_ += ",\"line\":" + std::to_string(record.origin.line) + ",\"record\":";
-    line_ += record.raw;
+    append_json_string(line_, origin.source);
+    line_ += ",\"line\":" + std::to_string(origin.line) + ",\"record\":";
+    line_ += raw;
     line_ += '}';
     late_->write(line_);
 }
@@ -385,12 +472,13 @@ std::string Sequence::stats_fields() const {
         buf, sizeof buf,
         "\"rules\":%zu,\"keys\":%llu,\"partial_matches\":%llu,\"held_records\":%zu,\"memory_bytes\":%zu,"
         "\"expired_keys\":%llu,\"max_partials_dropped\":%llu,\"backfill_records\":%llu,"
-        "\"backfill_overlap\":%llu",
+        "\"backfill_overlap\":%llu,\"time_only_records\":%llu",
         program_->rules.size(), static_cast<unsigned long long>(engine_->keys()),
         static_cast<unsigned long long>(engine_->partial_matches()), heap_.size(), engine_->memory(),
         static_cast<unsigned long long>(engine_->expired_keys()), static_cast<unsigned long long>(dropped),
         static_cast<unsigned long long>(backfill_records_),
-        static_cast<unsigned long long>(backfill_overlap_));
+        static_cast<unsigned long long>(backfill_overlap_),
+        static_cast<unsigned long long>(time_only_records_));
     return buf;
 }
 

@@ -56,6 +56,12 @@ class Sequence final : public Operator {
     std::uint64_t state_size() const override;
     std::uint64_t late_records() const override { return late_count_; }
     std::string stats_fields() const override;
+    /// Records no rule's condition can accept (by their bytes) are used only for their time.
+    const RawPrefilter* time_only_prefilter() const override {
+        return time_only_.empty() ? nullptr : &time_only_;
+    }
+    bool push_time_only(std::string_view raw, const Origin& origin, std::optional<Timestamp> source_time,
+                        Emitter& out) override;
     /// The rules' ids and definitions, the watermark, the records held for reordering and the
     /// engine's partial matches. A snapshot restores into an operator with other rules as a
     /// reload would: unchanged rules continue, changed or removed rules start over or go.
@@ -82,9 +88,16 @@ class Sequence final : public Operator {
         std::vector<std::size_t> offsets;
         std::string source;
         std::uint64_t line = 0;
+        bool time_only = false; ///< a record no rule can use: it only moves event time on
     };
 
     void hold(const Record& record, Timestamp time);
+    void hold_time_only(Timestamp time);
+    std::uint32_t new_held();
+    /// Backfill bookkeeping for a record at `time`: false when it was counted in the history.
+    bool admit(const Origin& origin, Timestamp time);
+    /// The byte test for records no rule's condition can accept, rebuilt with the rules.
+    void build_time_only();
     /// Heap order of held records: by event time, then arrival (a min-heap through std heaps).
     bool held_later(std::uint32_t a, std::uint32_t b) const {
         if (held_[a].time != held_[b].time) return held_[a].time > held_[b].time;
@@ -92,9 +105,10 @@ class Sequence final : public Operator {
     }
     /// Matches held records up to the watermark, in event-time order, then fires timeouts.
     void release(Emitter& out);
-    void late(const Record& record, Timestamp time);
-    /// Reloads when SIGHUP arrived or (--watch) a rules file changed.
-    void maybe_reload(bool idle);
+    /// `record` is the parsed record when there is one (for --explain).
+    void late(std::string_view raw, const Origin& origin, Timestamp time, const Record* record);
+    /// Reloads when SIGHUP arrived or (--watch) a rules file changed; true when it did.
+    bool maybe_reload(bool idle);
     bool rules_files_changed();
     void explain(const Record& record, Timestamp time, const std::string& what);
     sequence::Outputs outputs(Emitter& out) {
@@ -130,7 +144,8 @@ class Sequence final : public Operator {
     std::uint64_t late_count_ = 0;
     Timestamp backfill_until_ = min_timestamp; ///< latest event time read from --backfill inputs
     std::uint64_t backfill_records_ = 0;
-    std::uint64_t backfill_overlap_ = 0; ///< live records skipped as already counted
+    std::uint64_t backfill_overlap_ = 0;  ///< live records skipped as already counted
+    std::uint64_t time_only_records_ = 0; ///< records read only for their time (not parsed)
     Schema& schema_;
     struct FileStamp {
         std::int64_t mtime_ns = 0;
@@ -144,6 +159,8 @@ class Sequence final : public Operator {
     std::string reparse_buffer_;
     std::string reason_;
     std::string line_;
+    RawPrefilter time_only_;
+    std::string leading_key_; ///< the time field, when it is a plain top-level name
 };
 
 } // namespace cep::ops

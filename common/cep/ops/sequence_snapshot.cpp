@@ -56,6 +56,8 @@ void Sequence::snapshot(std::ostream& out) const {
         const Held& h = held_[index];
         writer.svarint(h.time);
         writer.varint(h.arrival);
+        writer.u8(h.time_only ? 1 : 0);
+        if (h.time_only) continue;
         writer.bytes(std::string_view(h.bytes.data(), h.raw_size));
         writer.bytes(h.source);
         writer.varint(h.line);
@@ -121,6 +123,11 @@ void Sequence::restore(std::istream& in) {
     for (std::uint64_t n = reader.count(4); n > 0; --n) {
         const Timestamp time = reader.svarint();
         const std::uint64_t arrival = reader.varint();
+        if (reader.u8() != 0) {
+            hold_time_only(time);
+            held_[heap_.back()].arrival = arrival;
+            continue;
+        }
         const std::string_view raw = reader.bytes();
         const std::string source(reader.bytes());
         const std::uint64_t line = reader.varint();

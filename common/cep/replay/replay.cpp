@@ -65,10 +65,9 @@ class Stream {
           index_(index) {
         // The fast path reads a leading time field from the bytes (see leading_field.hpp): for a
         // top-level name, when only that slot exists, and not with --strict.
-        const std::string& path = time_.path_text();
-        leading_key_ = path.substr(path.starts_with('.') ? 1 : 0);
-        fast_ = !options.strict && !time_.from_source() && schema_.slot_count() == 1 &&
-                !leading_key_.empty() && leading_key_.find_first_of(".[]\"\\ ") == std::string_view::npos;
+        const auto key = leading_key(time_.path_text());
+        if (key) leading_key_ = *key;
+        fast_ = !options.strict && !time_.from_source() && schema_.slot_count() == 1 && key.has_value();
         fast_slots_.resize(schema_.slot_count());
     }
 

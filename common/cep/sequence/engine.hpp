@@ -164,6 +164,13 @@ class Engine {
 
     /// Processes one record, in event-time order: fires timeouts due at `time`, then matches.
     void process(const Record& record, Timestamp time, const Outputs& out);
+    /// A record no rule's condition accepts, at `time`, in event-time order: what process()
+    /// does for it (timeouts due, --key-ttl) without reading it.
+    void pass(Timestamp time, const Outputs& out) {
+        fire_timers(time, out);
+        expire_keys(time);
+        ++seq_;
+    }
     /// Event time reached `watermark`: times out partial matches, completes trailing
     /// not_followed_by matches.
     void advance(Timestamp watermark, const Outputs& out);
