@@ -39,8 +39,8 @@ bool permanent_consumer_error(rd_kafka_resp_err_t err) {
 
 class KafkaSource final : public RecordSource {
   public:
-    KafkaSource(const KafkaEndpoint& endpoint, std::size_t max_line_bytes)
-        : endpoint_(endpoint), name_(endpoint.spec), max_line_(max_line_bytes),
+    KafkaSource(const KafkaEndpoint& endpoint, std::size_t max_line_bytes, KafkaCommits commits)
+        : endpoint_(endpoint), name_(endpoint.spec), max_line_(max_line_bytes), commits_(commits),
           outage_(endpoint.outage_limit) {
         check_kafka_input(endpoint);
         const bool group = !endpoint.group.empty();
@@ -679,7 +679,7 @@ class KafkaSource final : public RecordSource {
                 if (!ids.empty()) revoke_handler_(RevokedPartitions{topic.name, ids, topic.partition_count});
             }
         }
-        if (commit_them) commit_partitions(&revoked, true);
+        if (commit_them && commits_ == KafkaCommits::on_commit_and_revoke) commit_partitions(&revoked, true);
         for (Partition* partition : revoked) {
             partition->assigned = false;
             partitions_changed_ = true;
@@ -732,6 +732,7 @@ class KafkaSource final : public RecordSource {
     KafkaEndpoint endpoint_;
     std::string name_;
     std::size_t max_line_;
+    KafkaCommits commits_;
     OutageClock outage_;
     KafkaHandle rk_;
     KafkaQueue queue_; // after rk_: released before it
@@ -777,8 +778,9 @@ void check_kafka_input(const KafkaEndpoint& endpoint) {
                          "': --offset stored needs a consumer group (-G GROUP or ?group=)");
 }
 
-std::unique_ptr<RecordSource> open_kafka_source(const KafkaEndpoint& endpoint, std::size_t max_line_bytes) {
-    return std::make_unique<KafkaSource>(endpoint, max_line_bytes);
+std::unique_ptr<RecordSource> open_kafka_source(const KafkaEndpoint& endpoint, std::size_t max_line_bytes,
+                                                KafkaCommits commits) {
+    return std::make_unique<KafkaSource>(endpoint, max_line_bytes, commits);
 }
 
 } // namespace cep::io
