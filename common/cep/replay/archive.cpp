@@ -206,7 +206,8 @@ void Archive::recover_orphans() {
     std::error_code error;
     for (auto it = std::filesystem::recursive_directory_iterator(options_.dir, error);
          !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
-        if (!it->is_regular_file()) continue;
+        std::error_code gone; // a file removed meanwhile (another run recovering it) is skipped
+        if (!it->is_regular_file(gone)) continue;
         const std::string name = it->path().string();
         const auto parsed = parse_tmp_name(name);
         if (!parsed || parsed->second == ::getpid() || process_alive(parsed->second)) continue;
