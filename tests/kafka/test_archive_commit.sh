@@ -22,7 +22,7 @@ BG_PIDS+=("$pid")
 # Batch a is read and, the input gone quiet, committed (several commit intervals).
 for _ in $(seq 100); do [ -n "$(find "$work/arch" -name '*.tmp' 2>/dev/null)" ] && break; sleep 0.1; done
 [ -n "$(find "$work/arch" -name '*.tmp')" ] || fail "run 1 opened no archive file"
-sleep 2
+sleep 3
 timeout 30 kcat -P -b "$BROKERS" -t events -l "$work/b.ndjson" || fail "kcat -P b"
 sleep 0.3
 kill -KILL "$pid"
