@@ -58,6 +58,10 @@ class Operator {
     }
     /// End of input: emit everything still held back.
     virtual void finish(Emitter& out) { (void)out; }
+    /// The input is about to commit its offsets (a Kafka group): whatever push() wrote outside
+    /// the Emitter must be durable now, as the Emitter's outputs are (Archive: its open files
+    /// flushed and fsynced). Throws RuntimeError if it cannot be, and nothing is committed.
+    virtual void sync() {}
     /// A Kafka consumer-group rebalance took `partitions` of `topic` (which has
     /// `partition_count`) away from this process: records with keys in them now go to another
     /// member. An operator keyed like the topic (key -> kafka_partition(key, partition_count))

@@ -33,16 +33,18 @@ cat "$events" >/dev/null
 
 start_broker --topic ours:$partitions --topic theirs:$partitions
 
-seconds() { # seconds COMMAND... (stdout to $work/out)
-    local start end
-    start=$(date +%s%N)
-    "$@" >"$work/out"
-    end=$(date +%s%N)
-    echo "$(((end - start) / 1000000))"
+# Wall time, and the client's CPU time (user + system): on a shared machine the wall time
+# swings with the load, while the CPU a client spends per record barely moves.
+seconds() { # seconds COMMAND... (stdout to $work/out) -> "WALL_MS CPU_MS"
+    local TIMEFORMAT='%3R %3U %3S' times
+    times=$({ time "$@" >"$work/out"; } 2>&1) || return
+    awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' <<<"${times##*$'\n'}"
 }
-report() { # report WHAT CEP_MS KCAT_MS
-    printf '%-8s cep %6d ms  kcat %6d ms  cep/kcat %.2f  (%d records)\n' "$1" "$2" "$3" \
-        "$(echo "$2 / $3" | bc -l)" "$lines"
+report() { # report WHAT "CEP_WALL CEP_CPU" "KCAT_WALL KCAT_CPU"
+    local cep=($2) kcat=($3)
+    printf '%-8s cep %6d ms  kcat %6d ms  cep/kcat %.2f   cpu: cep %6d ms  kcat %6d ms  cep/kcat %.2f  (%d records)\n' \
+        "$1" "${cep[0]}" "${kcat[0]}" "$(echo "${cep[0]} / ${kcat[0]}" | bc -l)" \
+        "${cep[1]}" "${kcat[1]}" "$(echo "${cep[1]} / ${kcat[1]}" | bc -l)" "$lines"
 }
 
 spread=(-X sticky.partitioning.linger.ms=0)

@@ -245,6 +245,7 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
             source->on_revoke([&](const io::RevokedPartitions& revoked) {
                 op->on_partitions_revoked(revoked.topic, revoked.partitions, revoked.partition_count, out);
                 out.flush();
+                op->sync();
             });
             io::Block block;
             bool input_done = false;
@@ -270,6 +271,7 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                     if (kafka) out.flush();
                     if (source->commit_due()) {
                         out.flush();
+                        op->sync();
                         source->commit();
                     }
                     continue;
@@ -328,6 +330,7 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                 // produced is flushed (delivered, for a Kafka output).
                 if (source->commit_due()) {
                     out.flush();
+                    op->sync();
                     source->commit();
                 }
             }

@@ -76,6 +76,9 @@ struct KafkaTopicDeleter {
 struct KafkaErrorDeleter {
     void operator()(rd_kafka_error_t* error) const { rd_kafka_error_destroy(error); }
 };
+struct KafkaQueueDeleter {
+    void operator()(rd_kafka_queue_t* queue) const { rd_kafka_queue_destroy(queue); }
+};
 using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
 using KafkaConf = std::unique_ptr<rd_kafka_conf_t, KafkaConfDeleter>;
 using KafkaPartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, KafkaPartitionListDeleter>;
@@ -83,6 +86,7 @@ using KafkaMessage = std::unique_ptr<rd_kafka_message_t, KafkaMessageDeleter>;
 using KafkaMetadata = std::unique_ptr<const rd_kafka_metadata_t, KafkaMetadataDeleter>;
 using KafkaTopic = std::unique_ptr<rd_kafka_topic_t, KafkaTopicDeleter>;
 using KafkaError = std::unique_ptr<rd_kafka_error_t, KafkaErrorDeleter>;
+using KafkaQueue = std::unique_ptr<rd_kafka_queue_t, KafkaQueueDeleter>;
 
 /// Sets one property; throws UsageError with librdkafka's explanation when it is refused.
 void set_kafka_property(rd_kafka_conf_t* conf, const std::string& key, const std::string& value,

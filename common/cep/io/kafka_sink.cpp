@@ -28,10 +28,17 @@ class KafkaSink final : public RecordSink {
         rd_kafka_conf_set_dr_msg_cb(conf.get(), &KafkaSink::on_delivery);
         rd_kafka_conf_set_error_cb(conf.get(), &KafkaSink::on_error);
         rk_ = make_kafka_handle(RD_KAFKA_PRODUCER, std::move(conf), name_);
+        // One topic handle for every message: naming the topic per message would look it up
+        // (under the client's lock) each time.
+        topic_handle_.reset(rd_kafka_topic_new(rk_.get(), topic_.c_str(), nullptr));
+        if (!topic_handle_)
+            throw RuntimeError(name_ + ": topic '" + topic_ +
+                               "': " + rd_kafka_err2str(rd_kafka_last_error()));
     }
 
     ~KafkaSink() override {
         if (!rk_) return;
+        topic_handle_.reset();
         // Only reached without close() on an error path: drop what is queued rather than
         // block the exit on brokers that may be gone (the run already failed).
         if (!closed_) rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -42,8 +49,8 @@ class KafkaSink final : public RecordSink {
         check_failures();
         rd_kafka_vu_t fields[4];
         std::size_t count = 0;
-        fields[count].vtype = RD_KAFKA_VTYPE_TOPIC;
-        fields[count++].u.cstr = topic_.c_str();
+        fields[count].vtype = RD_KAFKA_VTYPE_RKT;
+        fields[count++].u.rkt = topic_handle_.get();
         fields[count].vtype = RD_KAFKA_VTYPE_VALUE;
         fields[count].u.mem.ptr = const_cast<char*>(record.data());
         fields[count++].u.mem.size = record.size();
@@ -145,6 +152,7 @@ class KafkaSink final : public RecordSink {
     OutageClock outage_;
     std::optional<OutageClock::Clock::time_point> stopping_since_;
     KafkaHandle rk_;
+    KafkaTopic topic_handle_; // after rk_: released before it
     std::uint64_t failed_ = 0;
     std::string first_failure_;
     std::string fatal_;

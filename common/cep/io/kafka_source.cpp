@@ -39,8 +39,8 @@ bool permanent_consumer_error(rd_kafka_resp_err_t err) {
 
 class KafkaSource final : public RecordSource {
   public:
-    KafkaSource(const KafkaEndpoint& endpoint, std::size_t max_line_bytes)
-        : endpoint_(endpoint), name_(endpoint.spec), max_line_(max_line_bytes),
+    KafkaSource(const KafkaEndpoint& endpoint, std::size_t max_line_bytes, KafkaCommits commits)
+        : endpoint_(endpoint), name_(endpoint.spec), max_line_(max_line_bytes), commits_(commits),
           outage_(endpoint.outage_limit) {
         check_kafka_input(endpoint);
         const bool group = !endpoint.group.empty();
@@ -71,6 +71,12 @@ class KafkaSource final : public RecordSource {
         rd_kafka_conf_set_error_cb(conf.get(), &KafkaSource::on_error_cb);
         rk_ = make_kafka_handle(RD_KAFKA_CONSUMER, std::move(conf), name_);
         rd_kafka_poll_set_consumer(rk_.get());
+        // Messages are taken from the consumer queue in batches: one call for many messages
+        // instead of a lock, a clock read and a wake-up check per message. The same queue
+        // serves the rebalance, commit and error callbacks, as rd_kafka_consumer_poll would.
+        queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
+        if (!queue_) throw RuntimeError(name_ + ": no consumer queue");
+        batch_.resize(batch_size, nullptr);
         buffer_.resize(initial_capacity + simdjson::SIMDJSON_PADDING);
         last_commit_ = Clock::now();
 
@@ -86,6 +92,12 @@ class KafkaSource final : public RecordSource {
             assign_all();
         }
     }
+
+    ~KafkaSource() override {
+        drop_batch([](const rd_kafka_message_t&) { return true; });
+    }
+    KafkaSource(const KafkaSource&) = delete;
+    KafkaSource& operator=(const KafkaSource&) = delete;
 
     Status next_block(Block& block, int timeout_ms) override {
         block.lines = {};
@@ -108,7 +120,7 @@ class KafkaSource final : public RecordSource {
                 wait = slice_ms;
                 if (timeout_ms >= 0) wait = std::min(wait, std::max(0, timeout_ms - elapsed_ms(started)));
             }
-            KafkaMessage message(rd_kafka_consumer_poll(rk_.get(), wait));
+            KafkaMessage message(next_message(wait));
             if (!error_.empty()) return Status::source_error;
             if (!message) {
                 if (!lines_.empty()) return hand_out(block);
@@ -164,7 +176,8 @@ class KafkaSource final : public RecordSource {
     static constexpr std::size_t initial_capacity = std::size_t{1} << 20;
     static constexpr std::size_t block_bytes = std::size_t{1} << 20;
     static constexpr std::size_t block_lines = 16384;
-    static constexpr int slice_ms = 100; // how often a waiting poll looks at signals and outages
+    static constexpr int slice_ms = 100;            // how often a waiting poll looks at signals and outages
+    static constexpr std::size_t batch_size = 1024; // messages taken from librdkafka per call
 
     struct Partition {
         std::string topic;
@@ -274,6 +287,7 @@ class KafkaSource final : public RecordSource {
         for (auto& topic : topics_) {
             for (auto& partition : topic.partitions) {
                 partition.assigned = true;
+                partitions_changed_ = true;
                 snapshot_end(partition);
                 std::int64_t offset = RD_KAFKA_OFFSET_BEGINNING;
                 switch (start.kind) {
@@ -336,8 +350,17 @@ class KafkaSource final : public RecordSource {
 
     // --- consuming ---
 
-    bool all_done() const {
+    /// Asked once per message: the answer is recomputed only after a partition was assigned,
+    /// revoked or finished (256 partitions would otherwise be walked per message).
+    bool all_done() {
         if (!endpoint_.exit_at_end && !endpoint_.offsets.stop_time_ms) return false;
+        if (!partitions_changed_) return all_done_;
+        partitions_changed_ = false;
+        all_done_ = scan_all_done();
+        return all_done_;
+    }
+
+    bool scan_all_done() const {
         bool any = false;
         for (const auto& topic : topics_)
             for (const auto& partition : topic.partitions) {
@@ -351,6 +374,7 @@ class KafkaSource final : public RecordSource {
     void finish_partition(Partition& partition) {
         if (partition.done) return;
         partition.done = true;
+        partitions_changed_ = true;
         // Stop fetching what we would only throw away.
         KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
         rd_kafka_topic_partition_list_add(list.get(), partition.topic.c_str(), partition.id);
@@ -449,6 +473,32 @@ class KafkaSource final : public RecordSource {
         lines_.push_back(line);
     }
 
+    /// The next message: from the batch taken last, else a new batch of what librdkafka has
+    /// ready; only when it has nothing, waits up to `wait_ms` for one message (a batch call with
+    /// a timeout would wait for the whole batch to fill). Null when nothing came.
+    rd_kafka_message_t* next_message(int wait_ms) {
+        while (batch_next_ < batch_count_) {
+            if (rd_kafka_message_t* message = std::exchange(batch_[batch_next_++], nullptr)) return message;
+        }
+        batch_next_ = batch_count_ = 0;
+        ssize_t got = rd_kafka_consume_batch_queue(queue_.get(), 0, batch_.data(), batch_.size());
+        if (got <= 0 && wait_ms > 0)
+            got = rd_kafka_consume_batch_queue(queue_.get(), wait_ms, batch_.data(), 1);
+        if (got <= 0) return nullptr;
+        batch_count_ = static_cast<std::size_t>(got);
+        batch_next_ = 1;
+        return std::exchange(batch_[0], nullptr);
+    }
+
+    /// Destroys the messages of the current batch not yet taken for which `drop` is true.
+    template <typename Pred> void drop_batch(Pred drop) {
+        for (std::size_t i = batch_next_; i < batch_count_; ++i) {
+            if (batch_[i] == nullptr || !drop(*batch_[i])) continue;
+            rd_kafka_message_destroy(batch_[i]);
+            batch_[i] = nullptr;
+        }
+    }
+
     void set_bad(Partition& partition, std::int64_t offset, std::string_view text, std::string reason) {
         pending_bad_ = BadRecord{&partition, offset, std::string(text), std::move(reason)};
     }
@@ -458,6 +508,11 @@ class KafkaSource final : public RecordSource {
     void advance(Partition& partition, std::int64_t offset) { advances_.emplace_back(&partition, offset); }
 
     void seek(Partition& partition, std::int64_t offset) {
+        // What the last batch still holds of this partition was fetched before the seek.
+        drop_batch([&](const rd_kafka_message_t& message) {
+            return message.partition == partition.id && message.rkt != nullptr &&
+                   partition.topic == rd_kafka_topic_name(message.rkt);
+        });
         KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
         rd_kafka_topic_partition_list_add(list.get(), partition.topic.c_str(), partition.id)->offset = offset;
         KafkaError error(rd_kafka_seek_partitions(rk_.get(), list.get(), 10000));
@@ -577,6 +632,7 @@ class KafkaSource final : public RecordSource {
                 if (partition == nullptr) continue;
                 partition->assigned = true;
                 partition->done = false;
+                partitions_changed_ = true;
                 partition->handed_out = -1;
                 partition->committed = -1;
                 snapshot_end(*partition);
@@ -623,9 +679,10 @@ class KafkaSource final : public RecordSource {
                 if (!ids.empty()) revoke_handler_(RevokedPartitions{topic.name, ids, topic.partition_count});
             }
         }
-        if (commit_them) commit_partitions(&revoked, true);
+        if (commit_them && commits_ == KafkaCommits::on_commit_and_revoke) commit_partitions(&revoked, true);
         for (Partition* partition : revoked) {
             partition->assigned = false;
+            partitions_changed_ = true;
             partition->handed_out = -1;
             partition->committed = -1;
         }
@@ -675,8 +732,12 @@ class KafkaSource final : public RecordSource {
     KafkaEndpoint endpoint_;
     std::string name_;
     std::size_t max_line_;
+    KafkaCommits commits_;
     OutageClock outage_;
     KafkaHandle rk_;
+    KafkaQueue queue_; // after rk_: released before it
+    std::vector<rd_kafka_message_t*> batch_;
+    std::size_t batch_next_ = 0, batch_count_ = 0;
     std::vector<Topic> topics_;
     std::function<void(const RevokedPartitions&)> revoke_handler_;
 
@@ -694,6 +755,8 @@ class KafkaSource final : public RecordSource {
     int commit_interval_ms_ = 5000;
     Clock::time_point last_commit_;
     bool uncommitted_ = false;
+    bool partitions_changed_ = true;
+    bool all_done_ = false;
     bool finished_ = false;
     bool closed_ = false;
     std::string error_;
@@ -715,8 +778,9 @@ void check_kafka_input(const KafkaEndpoint& endpoint) {
                          "': --offset stored needs a consumer group (-G GROUP or ?group=)");
 }
 
-std::unique_ptr<RecordSource> open_kafka_source(const KafkaEndpoint& endpoint, std::size_t max_line_bytes) {
-    return std::make_unique<KafkaSource>(endpoint, max_line_bytes);
+std::unique_ptr<RecordSource> open_kafka_source(const KafkaEndpoint& endpoint, std::size_t max_line_bytes,
+                                                KafkaCommits commits) {
+    return std::make_unique<KafkaSource>(endpoint, max_line_bytes, commits);
 }
 
 } // namespace cep::io

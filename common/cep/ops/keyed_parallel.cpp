@@ -2,6 +2,8 @@
 
 #include "cep/cli/driver.hpp"
 #include "cep/errors.hpp"
+#include "cep/io/kafka_source.hpp"
+#include "cep/io/kafka_url.hpp"
 #include "cep/io/line_reader.hpp"
 #include "cep/record_parser.hpp"
 #include "cep/stats.hpp"
@@ -141,15 +143,26 @@ JobPool::JobPool(Options options, std::vector<std::unique_ptr<io::RecordSink>> o
     cancel_write_ = std::move(cancel.write);
 
     try {
+        // A signal ignored when a program is started stays ignored in it (a caught one does not).
+        struct sigaction ignore {};
+        struct sigaction interrupt {};
+        ignore.sa_handler = SIG_IGN;
+        if (options_.ignore_interrupt) ::sigaction(SIGINT, &ignore, &interrupt);
         // Every copy is started before any thread, so no copy is forked from a busy process.
         for (std::uint32_t i = 0; i < options_.jobs; ++i) {
             auto job = std::make_unique<Job>();
             job->index = i;
             job->sink = outputs_[i % outputs_.size()].get();
             job->sink->jobs.push_back(job.get());
-            spawn(*job);
+            try {
+                spawn(*job);
+            } catch (...) {
+                if (options_.ignore_interrupt) ::sigaction(SIGINT, &interrupt, nullptr);
+                throw;
+            }
             jobs_.push_back(std::move(job));
         }
+        if (options_.ignore_interrupt) ::sigaction(SIGINT, &interrupt, nullptr);
         // The copies run one program: whether it reads control records is the same for all.
         control_input_ = resolve_control_output(options_.control_input, jobs_.front()->input.get());
         for (auto& job : jobs_)
@@ -444,13 +457,96 @@ class JobEmitter final : public Emitter {
     Diagnostics& diagnostics_;
 };
 
+/// One line of a Kafka block (a record or a control record): keyed and queued for its copy.
+void feed_line(std::string_view text, const Origin& origin, std::optional<Timestamp> source_time, KeyBy& op,
+               RecordParser& parser, JobPool& pool, JobEmitter& out, Diagnostics& diagnostics,
+               Counters& counters) {
+    ParseFailure failure;
+    if (is_control(text)) {
+        if (auto control = parse_control(text)) {
+            parser.skip_in_batch(text);
+            if (control->type == ControlRecord::Type::watermark)
+                op.on_watermark(control->time, out);
+            else
+                op.on_progress(control->time, out);
+            return;
+        }
+    }
+    ++counters.records_in;
+    if (!parser.parse_in_batch(text, failure)) {
+        diagnostics.data_error(origin, failure.column, failure.reason, text);
+        return;
+    }
+    op.push(Record{text, parser.slots(), origin, source_time}, out);
+    counters.records_out = pool.lines_out();
+    counters.errors = diagnostics.errors();
+}
+
+/// A Kafka input: blocks of messages, each parsed in one pass. Its offsets are not committed
+/// here: what was queued for the copies is written downstream only once they have exited
+/// (see run_keyed_parallel), so the caller commits at the end.
+void feed_kafka(std::unique_ptr<io::RecordSource>& source, Diagnostics& diagnostics, KeyBy& op,
+                RecordParser& parser, JobPool& pool, JobEmitter& out, Counters& counters,
+                StatsReporter& reporter) {
+    const std::string& name = source->name();
+    io::Block block;
+    for (;;) {
+        // With records queued, ask without waiting: when nothing is there the copies get what is
+        // queued. Otherwise wake up now and then to notice SIGINT/SIGTERM.
+        const auto status = source->next_block(block, pool.has_pending() ? 0 : 200);
+        if (status == io::RecordSource::Status::end) break;
+        if (status == io::RecordSource::Status::idle) {
+            pool.flush();
+            continue;
+        }
+        if (status == io::RecordSource::Status::source_error) {
+            diagnostics.input_error(name, source->error());
+            break;
+        }
+        if (status == io::RecordSource::Status::bad_record) {
+            ++counters.records_in;
+            diagnostics.data_error(block.origin, 0, block.reason, block.text);
+            continue;
+        }
+        parser.begin_batch(block.text);
+        std::string_view rest = block.text;
+        for (const io::LineMeta& line : block.lines) {
+            const std::size_t newline = rest.find('\n');
+            const std::string_view text = rest.substr(0, newline);
+            rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
+            std::optional<Timestamp> source_time;
+            if (line.time_ms) source_time = *line.time_ms * nanos_per_milli;
+            feed_line(text, Origin{line.source, line.line}, source_time, op, parser, pool, out, diagnostics,
+                      counters);
+        }
+        reporter.tick(counters, source->position(), std::nullopt);
+    }
+    counters.bytes_in += source->position();
+}
+
 /// Reads every input like the shared driver and pushes each record through KeyBy to its copy.
+/// Kafka inputs are kept open in `kafka_inputs`, to be committed once the copies are done.
 void feed(const cli::CommonOptions& common, Diagnostics& diagnostics, KeyBy& op, RecordParser& parser,
-          JobPool& pool, JobEmitter& out, Counters& counters, StatsReporter& reporter) {
+          JobPool& pool, JobEmitter& out, Counters& counters, StatsReporter& reporter,
+          std::vector<std::unique_ptr<io::RecordSource>>& kafka_inputs) {
     std::vector<std::string> inputs = common.inputs;
     if (inputs.empty()) inputs.emplace_back("-");
     ParseFailure failure;
     for (const auto& input : inputs) {
+        if (io::stop_requested()) break;
+        if (io::is_kafka_spec(input)) {
+            std::unique_ptr<io::RecordSource> source;
+            try {
+                source = io::open_kafka_source(io::resolve_kafka_endpoint(input, common.kafka),
+                                               common.max_line_bytes, io::KafkaCommits::on_commit_only);
+            } catch (const RuntimeError& e) {
+                diagnostics.input_error(input, e.what());
+                continue;
+            }
+            feed_kafka(source, diagnostics, op, parser, pool, out, counters, reporter);
+            kafka_inputs.push_back(std::move(source));
+            continue;
+        }
         std::unique_ptr<io::ByteSource> source;
         try {
             source = io::open_byte_source(input);
@@ -523,6 +619,11 @@ int run_keyed_parallel(const std::string& program, const cli::CommonOptions& com
     options.control_input = common.watermarks;
     options.control_output =
         resolve_control_output(common.watermarks, common.output == "-" ? STDOUT_FILENO : -1);
+    // As in the shared driver: with Kafka, SIGINT/SIGTERM end the input (handlers installed once
+    // the copies run); the copies finish, then the input commits.
+    const bool kafka = std::any_of(common.inputs.begin(), common.inputs.end(), io::is_kafka_spec) ||
+                       io::is_kafka_spec(common.output) || io::is_kafka_spec(common.dead_letter);
+    options.ignore_interrupt = kafka;
     Counters counters;
     std::optional<StatsReporter::Clock::duration> interval;
     if (!common.stats_interval.empty())
@@ -531,11 +632,13 @@ int run_keyed_parallel(const std::string& program, const cli::CommonOptions& com
     StatsReporter reporter(program, common.stats, interval, progress);
 
     std::vector<std::string> failures;
+    std::vector<std::unique_ptr<io::RecordSource>> kafka_inputs;
     try {
-        JobPool pool(std::move(options), cli::open_outputs(common.output, per_job ? jobs : 0));
+        JobPool pool(std::move(options), cli::open_outputs(common.output, per_job ? jobs : 0, common.kafka));
+        if (kafka) io::install_stop_handlers();
         JobEmitter out(pool, diagnostics);
         try {
-            feed(common, diagnostics, op, parser, pool, out, counters, reporter);
+            feed(common, diagnostics, op, parser, pool, out, counters, reporter, kafka_inputs);
         } catch (const RuntimeError&) {
             // --on-error=fail: the copies still finish the records before the bad one, as a
             // single tool would have written them. A failing pool itself is only stopped.
@@ -546,6 +649,12 @@ int run_keyed_parallel(const std::string& program, const cli::CommonOptions& com
         }
         failures = pool.finish();
         counters.records_out = pool.lines_out();
+        // The copies have exited and their output is written (delivered, for Kafka): only now
+        // are the records they were fed done. If a copy failed, nothing is committed and a
+        // restart reads those records again.
+        if (failures.empty())
+            for (auto& source : kafka_inputs)
+                source->close();
     } catch (const BrokenPipe&) {
         // Our reader left (`| head`): the pool's destructor stopped and reaped the copies.
         return exit_code::ok;

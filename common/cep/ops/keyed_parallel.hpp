@@ -64,6 +64,11 @@ class JobPool {
         /// Whether our output takes control records: the copies' ones are merged (a copy's
         /// watermark holds the merged one back until it advances) instead of dropped.
         bool control_output = false;
+        /// Start the copies with SIGINT ignored, so that a Ctrl-C on the terminal (sent to the
+        /// whole process group) stops only our input: with Kafka, the copies then finish their
+        /// records instead of dying with them. (Not a process group of their own: that would
+        /// hide the pipes between us from the control-record reader check.)
+        bool ignore_interrupt = false;
     };
 
     /// Starts the copies. Copy i writes to outputs[i % outputs.size()]. Throws UsageError when

@@ -2,6 +2,9 @@
 // cep-replay --archive DIR: a stream written as time-partitioned, zstd-compressed files,
 // DIR/YYYY/MM/DD/HH.ndjson.zst by default, each closed (its zstd frame finished, then renamed
 // from a .tmp name) once the watermark passes its end, so readers never see a partial file.
+// Before a Kafka input commits, open files are flushed and fsynced (sync()); a later run turns
+// what a killed one left in its .tmp files into archive files, so committed records are never
+// lost.
 
 #include "cep/event_time.hpp"
 #include "cep/io/sink.hpp"
@@ -36,6 +39,7 @@ class Archive final : public Operator {
     void on_progress(Timestamp time, Emitter& out) override;
     void on_idle(Duration idle_for, Emitter& out) override;
     void finish(Emitter& out) override;
+    void sync() override;
     std::uint64_t state_size() const override { return parts_.size(); }
     std::uint64_t late_records() const override { return late_; }
     std::string stats_fields() const override;
@@ -50,11 +54,15 @@ class Archive final : public Operator {
     void close_due();
     void close(Part& part);
     void late(const Record& record, Timestamp time);
+    /// Files of this period's path, `.ndjson.zst` or `.N.ndjson.zst`, that is not taken yet.
+    static std::string free_name(const std::string& path);
+    void recover_orphans();
+    void recover(const std::string& tmp, const std::string& path);
 
     ArchiveOptions options_;
     TimeExtractor time_;
     WatermarkTracker tracker_;
-    std::map<Timestamp, Part> parts_; // open files by period start
+    std::map<Timestamp, Part> parts_;         // open files by period start
     Timestamp closed_before_ = min_timestamp; // periods ending at or before this are closed
     std::unique_ptr<io::RecordSink> late_sink_;
     std::uint64_t late_ = 0, files_written_ = 0;
