@@ -252,7 +252,12 @@ bool Sequence::push_time_only(std::string_view raw, const Origin& origin,
     // A reload here changes the test the record failed: under the new rules it may be needed.
     if (maybe_reload(false) && (time_only_.empty() || time_only_.may_match(raw))) return false;
     const auto value = leading_field(raw, leading_key_);
-    if (!value) return false;
+    if (!value) {
+        // Input whose time is not the first field: stop, so that its records are parsed a
+        // block at a time again rather than one by one.
+        if (++leading_misses_ >= 1024 && time_only_records_ == 0) time_only_ = RawPrefilter();
+        return false;
+    }
     const auto time = times_.extract_value(*value, reason_);
     if (!time) return false; // parsed and rejected with its reason
     ++time_only_records_;

@@ -146,6 +146,7 @@ class Sequence final : public Operator {
     std::uint64_t backfill_records_ = 0;
     std::uint64_t backfill_overlap_ = 0;  ///< live records skipped as already counted
     std::uint64_t time_only_records_ = 0; ///< records read only for their time (not parsed)
+    std::uint64_t leading_misses_ = 0;    ///< records whose time was not their first field
     Schema& schema_;
     struct FileStamp {
         std::int64_t mtime_ns = 0;
