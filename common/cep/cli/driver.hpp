@@ -18,9 +18,10 @@ namespace cep::cli {
 /// event-time control records when the reader is another cep tool.
 class SinkEmitter final : public Emitter {
   public:
-    SinkEmitter(std::vector<std::unique_ptr<io::RecordSink>> sinks, Counters& counters, Diagnostics& diagnostics,
-                bool control_output)
-        : sinks_(std::move(sinks)), counters_(counters), diagnostics_(diagnostics), control_output_(control_output) {}
+    SinkEmitter(std::vector<std::unique_ptr<io::RecordSink>> sinks, Counters& counters,
+                Diagnostics& diagnostics, bool control_output)
+        : sinks_(std::move(sinks)), counters_(counters), diagnostics_(diagnostics),
+          control_output_(control_output) {}
 
     void emit(const Record& record, const Route& route) override { write(record.raw, route); }
     void emit_new(std::string_view json, const Origin&, const Route& route) override { write(json, route); }

@@ -101,13 +101,15 @@ class FileSink final : public RecordSink {
 };
 
 bool ends_with(const std::string& text, std::string_view suffix) {
-    return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return text.size() >= suffix.size() &&
+           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 } // namespace
 
 std::unique_ptr<RecordSink> open_sink(const std::string& spec) {
-    if (spec == "-" || spec.empty()) return std::make_unique<FileSink>(STDOUT_FILENO, "<stdout>", false, false);
+    if (spec == "-" || spec.empty())
+        return std::make_unique<FileSink>(STDOUT_FILENO, "<stdout>", false, false);
     return open_file_sink(spec, ends_with(spec, ".zst"));
 }
 
