@@ -39,6 +39,12 @@ class SinkEmitter final : public Emitter {
     void flush();
     void close();
     bool control_output() const { return control_output_; }
+    /// The latest watermark the operator emitted (whether or not it is written downstream).
+    std::optional<Timestamp> last_watermark() const {
+        return watermark_.time == min_timestamp ? std::nullopt : std::optional<Timestamp>(watermark_.time);
+    }
+    /// Time the outputs spent blocked (a full pipe, a slow disk, Kafka), in nanoseconds.
+    std::uint64_t blocked_ns() const;
 
     /// Control records are coalesced: one in this many event-time updates is written, plus
     /// whatever is pending when the input goes idle. Keeps pipes from doubling in volume.
@@ -74,6 +80,10 @@ std::vector<std::unique_ptr<io::RecordSink>> open_outputs(const std::string& spe
 
 /// Opens one input: a kafka: name, or a file / `-` read through a LineReader.
 std::unique_ptr<io::RecordSource> open_input(const std::string& spec, const CommonOptions& common);
+
+/// The --stats / --stats-interval / --progress reporter, also writing to --metrics-fd when given.
+/// Throws UsageError when that descriptor is not open.
+StatsReporter make_stats_reporter(const std::string& program, const CommonOptions& common);
 
 /// Runs `command` with the shared record driver (or its own run_directly). Returns the exit code.
 int run(const std::string& program, Command& command, const CommonOptions& common);

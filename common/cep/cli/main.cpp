@@ -87,6 +87,12 @@ void add_common_options(CLI::App& app, CommonOptions& common) {
     app.add_option("--stats-interval", common.stats_interval,
                    "Also print the counters every DURATION (e.g. 5s)")
         ->type_name("DURATION");
+    // Not shown, not completed: `cep run --metrics` in processes mode passes them to each node, and
+    // reads its counters (with the watermark and the time blocked) from the descriptor.
+    app.add_option("--metrics-fd", common.metrics_fd, "Write stats lines for cep run to this inherited FD")
+        ->group("");
+    app.add_option("--metrics-interval", common.metrics_interval, "How often --metrics-fd gets a line")
+        ->group("");
     app.add_option("--progress", common.progress,
                    "Progress bar on stderr: auto (when stderr is a terminal), always, never")
         ->check(CLI::IsMember({"auto", "always", "never"}))
@@ -172,6 +178,8 @@ void finish_configure(ToolInstance& tool) {
     CommonOptions& common = tool.common;
     if (!common.stats_interval.empty() && !parse_duration(common.stats_interval))
         throw UsageError("--stats-interval: not a duration: '" + common.stats_interval + "' (try 5s, 1m)");
+    if (const auto every = parse_duration(common.metrics_interval); !every || *every <= 0)
+        throw UsageError("--metrics-interval: not a positive duration: '" + common.metrics_interval + "'");
     resolve_time_options(common);
     io::check_kafka_options(common.kafka);
     tool.command->configure(common);

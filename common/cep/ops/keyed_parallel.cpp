@@ -468,6 +468,7 @@ void feed(const cli::CommonOptions& common, Diagnostics& diagnostics, KeyBy& op,
             if (status == io::LineReader::Status::end) break;
             if (status == io::LineReader::Status::idle) {
                 pool.flush();
+                reporter.poll(counters, reader.source().position(), reader.source().size());
                 continue;
             }
             if (status == io::LineReader::Status::source_error) {
@@ -524,11 +525,7 @@ int run_keyed_parallel(const std::string& program, const cli::CommonOptions& com
     options.control_output =
         resolve_control_output(common.watermarks, common.output == "-" ? STDOUT_FILENO : -1);
     Counters counters;
-    std::optional<StatsReporter::Clock::duration> interval;
-    if (!common.stats_interval.empty())
-        interval = std::chrono::nanoseconds(*parse_duration(common.stats_interval));
-    const bool progress = common.progress == "always" || (common.progress == "auto" && isatty(STDERR_FILENO));
-    StatsReporter reporter(program, common.stats, interval, progress);
+    StatsReporter reporter = cli::make_stats_reporter(program, common);
 
     std::vector<std::string> failures;
     try {
@@ -548,6 +545,7 @@ int run_keyed_parallel(const std::string& program, const cli::CommonOptions& com
         counters.records_out = pool.lines_out();
     } catch (const BrokenPipe&) {
         // Our reader left (`| head`): the pool's destructor stopped and reaped the copies.
+        reporter.finish_metrics(counters);
         return exit_code::ok;
     }
     for (const auto& failure : failures)

@@ -98,18 +98,18 @@ class ReplayCommand final : public Command {
         const bool control_output =
             resolve_control_output(common.watermarks, common.output == "-" ? STDOUT_FILENO : -1);
         SinkEmitter out(open_outputs(common.output, 0, common.kafka), counters, diagnostics, control_output);
-        std::optional<StatsReporter::Clock::duration> interval;
-        if (!common.stats_interval.empty())
-            interval = std::chrono::nanoseconds(*parse_duration(common.stats_interval));
-        const bool progress =
-            common.progress == "always" || (common.progress == "auto" && isatty(STDERR_FILENO));
-        StatsReporter reporter(diagnostics.tool(), common.stats, interval, progress);
+        StatsReporter reporter = make_stats_reporter(diagnostics.tool(), common);
+        reporter.on_refresh([&out](Counters& c) {
+            c.watermark = out.last_watermark();
+            c.blocked_out_ns = out.blocked_ns();
+        });
         replay::Replayer replayer(
             options_, out, [&out] { out.flush(); }, diagnostics, counters, reporter);
         try {
             replayer.run();
             out.close();
         } catch (const BrokenPipe&) {
+            reporter.finish_metrics(counters);
             return exit_code::ok; // the reader left (`| head`)
         }
         counters.errors = diagnostics.errors();
