@@ -83,6 +83,18 @@ class FusedPipeline {
                     if (node.merge) node.merge->close(p);
                 }
             }
+        // Kafka inputs are committed after write, as the tools do: a rebalance or a due commit
+        // first flushes every output (delivers, for Kafka), and at the end they are closed
+        // (final commit, leave the group) only after every output is.
+        for (auto& source : sources) {
+            FusedNode* node = source.node;
+            source.source->on_revoke([this, node](const io::RevokedPartitions& revoked) {
+                node->op->on_partitions_revoked(revoked.topic, revoked.partitions, revoked.partition_count,
+                                                *node->emitter);
+                flush_outputs();
+            });
+        }
+        std::vector<std::unique_ptr<io::RecordSource>> finished;
         try {
             // Round robin, a block at a time, so merged inputs advance together and the merge
             // holds little.
@@ -101,10 +113,16 @@ class FusedPipeline {
                     it->node->waiting_ns += static_cast<std::uint64_t>(
                         std::chrono::nanoseconds(std::chrono::steady_clock::now() - asked).count());
                     if (take_block(*it->node, it->port, *it->source, status, block)) {
+                        if (it->source->commit_due()) {
+                            flush_outputs();
+                            it->source->commit();
+                        }
                         ++it;
                         continue;
                     }
                     if (it->node->merge) it->node->merge->close(it->port);
+                    if (io::is_kafka_spec(it->node->spec->inputs[it->port]))
+                        finished.push_back(std::move(it->source));
                     it = sources.erase(it);
                 }
                 if (metrics.due()) metrics.tick(snapshot());
@@ -117,6 +135,10 @@ class FusedPipeline {
                 node.op->finish(*node.emitter);
                 for (auto& sink : node.sinks)
                     sink->close();
+            }
+            for (auto& source : finished) {
+                source->on_revoke(nullptr); // the outputs are closed; nothing is left to write
+                source->close();
             }
         } catch (const BrokenPipe&) {
             // The reader left (`| head`): a normal end.
@@ -134,6 +156,12 @@ class FusedPipeline {
     }
 
   private:
+    void flush_outputs() {
+        for (auto& node : nodes_)
+            for (auto& sink : node.sinks)
+                sink->flush();
+    }
+
     class NodeEmitter final : public Emitter {
       public:
         NodeEmitter(FusedPipeline& pipeline, FusedNode& node) : pipeline_(pipeline), node_(node) {}

@@ -317,7 +317,10 @@ int run_processes(const Manifest& manifest, const RunOptions& options) {
             plan.stdout_to = consumers.front().label;
         } else if (!counted && consumers.size() == 1 && consumers.front().spec == "-") {
             plan.stdout_to = "stdout";
-        } else if (!counted && consumers.size() == 1 && node.is_tool()) {
+        } else if (!counted && consumers.size() == 1 && node.is_tool() &&
+                   !(node.parallel > 1 && io::is_kafka_spec(consumers.front().spec))) {
+            // (cep-keyby -j does not take the node's Kafka flags: a parallel: node's topic is
+            // written by the tee.)
             extra = {"-o", consumers.front().spec};
             plan.stdout_to = consumers.front().spec;
         } else {
@@ -384,12 +387,17 @@ int run_processes(const Manifest& manifest, const RunOptions& options) {
         return exit_code::ok;
     }
 
-    // Outputs the tee threads write are opened before anything starts, so a bad name fails early.
+    // Outputs the tee threads write are opened before anything starts, so a bad name fails early;
+    // a kafka: output with the node's own Kafka flags (-b, -X, ...), as its tool would open it.
     std::vector<std::vector<std::unique_ptr<io::RecordSink>>> tee_sinks(n);
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < n; ++i) {
+        const Node& node = manifest.nodes[i];
+        io::KafkaOptions kafka;
+        if (node.is_tool()) kafka = cli::parse_tool(*cli::find_tool(node.tool), node.args)->common.kafka;
         for (std::size_t c = 1; c < plans[i]->tee.size(); ++c)
             tee_sinks[i].push_back(
-                plans[i]->tee[c].spec.empty() ? nullptr : cli::open_output(plans[i]->tee[c].spec, {}));
+                plans[i]->tee[c].spec.empty() ? nullptr : cli::open_output(plans[i]->tee[c].spec, kafka));
+    }
 
     struct sigaction action {};
     action.sa_handler = on_stop_signal; // no SA_RESTART: waitpid returns EINTR to forward it
