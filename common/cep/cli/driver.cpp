@@ -206,12 +206,12 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
             static_cast<int>(std::max<Duration>(*parse_duration(common.metrics_interval) / 1'000'000, 1));
         poll_ms = poll_ms < 0 ? every : std::min(poll_ms, every);
     }
-    // With Kafka, SIGINT/SIGTERM end the run cleanly (drain, commit, close), so waiting inputs
-    // wake up regularly to notice a signal, and Kafka inputs to commit while idle.
-    if (kafka) {
-        io::install_stop_handlers();
-        poll_ms = poll_ms < 0 ? 200 : std::min(poll_ms, 200);
-    }
+    // SIGINT/SIGTERM end the run cleanly, as the end of the input would: what was read is
+    // processed, held-back results are emitted, outputs flushed and closed (Kafka inputs
+    // committed), exit 0. So a waiting input wakes up regularly to notice a signal (and a Kafka
+    // input to commit while idle); a second signal kills the tool.
+    io::install_stop_handlers();
+    poll_ms = poll_ms < 0 ? 200 : std::min(poll_ms, 200);
     auto last_input = std::chrono::steady_clock::now();
 
     ParseFailure failure;

@@ -13,6 +13,7 @@
 #include "cep/record_parser.hpp"
 #include "cep/testing/golden.hpp"
 
+#include <algorithm>
 #include <simdjson.h>
 
 namespace cep::manifest {
@@ -99,19 +100,30 @@ class FusedPipeline {
             // Round robin, a block at a time, so merged inputs advance together and the merge
             // holds little.
             io::Block block;
-            // With --metrics, a quiet input still lets the lines come on time.
-            const int wait_ms =
-                metrics.enabled()
-                    ? static_cast<int>(std::max<std::int64_t>(
-                          std::chrono::duration_cast<std::chrono::milliseconds>(metrics.interval()).count(),
-                          1))
-                    : -1;
+            // A quiet input wakes up now and then: to notice SIGINT/SIGTERM, and with --metrics to
+            // write the lines on time.
+            int wait_ms = 200;
+            if (metrics.enabled())
+                wait_ms = static_cast<int>(std::clamp<std::int64_t>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(metrics.interval()).count(), 1,
+                    200));
+            io::install_stop_handlers();
             while (!sources.empty()) {
+                if (io::stop_requested()) {
+                    // Stop reading; everything read so far is processed and flushed below.
+                    for (auto& source : sources)
+                        if (io::is_kafka_spec(source.node->spec->inputs[source.port]))
+                            finished.push_back(std::move(source.source));
+                    sources.clear();
+                    break;
+                }
                 for (auto it = sources.begin(); it != sources.end();) {
                     const auto asked = std::chrono::steady_clock::now();
                     const auto status = it->source->next_block(block, wait_ms);
                     it->node->waiting_ns += static_cast<std::uint64_t>(
                         std::chrono::nanoseconds(std::chrono::steady_clock::now() - asked).count());
+                    // A quiet input: what was written so far reaches the outputs now.
+                    if (status == io::RecordSource::Status::idle) flush_outputs();
                     if (take_block(*it->node, it->port, *it->source, status, block)) {
                         if (it->source->commit_due()) {
                             flush_outputs();

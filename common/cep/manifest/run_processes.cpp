@@ -37,10 +37,18 @@ namespace cep::manifest {
 namespace {
 
 std::atomic<int> received_signal{0};
+std::atomic<bool> alarm_rang{false};
 
 extern "C" void on_stop_signal(int sig) {
     received_signal.store(sig);
 }
+
+extern "C" void on_alarm(int) {
+    alarm_rang.store(true);
+}
+
+/// How long the nodes have to end after cep run stopped them for a failure, before SIGKILL.
+constexpr unsigned stop_grace_seconds = 10;
 
 /// An owned file descriptor.
 class Fd {
@@ -89,8 +97,9 @@ bool write_all(int fd, std::string_view bytes) {
     return true;
 }
 
-/// Calls `line` for each line read from `fd` until its end (without the newline).
-template <typename F> void for_each_line(int fd, F&& line) {
+/// Calls `line` for each line read from `fd` until its end (without the newline), and
+/// `drained` when a read found the pipe emptied (the writer is quiet for now).
+template <typename F, typename G> void for_each_line(int fd, F&& line, G&& drained) {
     std::string buffer;
     char chunk[65536];
     for (;;) {
@@ -102,8 +111,13 @@ template <typename F> void for_each_line(int fd, F&& line) {
         for (std::size_t nl; (nl = buffer.find('\n', start)) != std::string::npos; start = nl + 1)
             line(std::string_view(buffer).substr(start, nl - start));
         buffer.erase(0, start);
+        if (static_cast<std::size_t>(n) < sizeof chunk) drained();
     }
     if (!buffer.empty()) line(std::string_view(buffer));
+}
+
+template <typename F> void for_each_line(int fd, F&& line) {
+    for_each_line(fd, std::forward<F>(line), [] {});
 }
 
 /// Where a node's records go when it has more than one reader or a reader it cannot write to.
@@ -406,6 +420,13 @@ int run_processes(const Manifest& manifest, const RunOptions& options) {
     }, old_term{};
     sigaction(SIGINT, &action, &old_int);
     sigaction(SIGTERM, &action, &old_term);
+    struct sigaction ring {
+    }, old_alarm{};
+    ring.sa_handler = on_alarm;
+    sigemptyset(&ring.sa_mask);
+    sigaction(SIGALRM, &ring, &old_alarm);
+    // Set on SIGINT/SIGTERM: the runner's own readers of input files (the merges) stop.
+    std::atomic<bool> stop_reading{false};
 
     pid_t group = 0;
     std::size_t running = 0;
@@ -502,22 +523,29 @@ int run_processes(const Manifest& manifest, const RunOptions& options) {
             threads.emplace_back([&plan, &sinks = tee_sinks[i]] {
                 std::vector<bool> alive(plan.tee.size(), true);
                 try {
-                    for_each_line(plan.tee[0].fd.get(), [&](std::string_view line) {
-                        const bool record = !line.empty() && !is_control(line);
-                        if (record && plan.tee[0].count) ++*plan.tee[0].count;
-                        for (std::size_t c = 1; c < plan.tee.size(); ++c) {
-                            if (!alive[c]) continue;
-                            if (sinks[c - 1]) {
-                                sinks[c - 1]->write(line);
-                            } else if (!write_all(plan.tee[c].fd.get(), line) ||
-                                       !write_all(plan.tee[c].fd.get(), "\n")) {
-                                alive[c] = false; // that reader left; the others still get everything
-                                plan.tee[c].fd.reset();
-                            } else if (record && plan.tee[c].count) {
-                                ++*plan.tee[c].count;
+                    for_each_line(
+                        plan.tee[0].fd.get(),
+                        [&](std::string_view line) {
+                            const bool record = !line.empty() && !is_control(line);
+                            if (record && plan.tee[0].count) ++*plan.tee[0].count;
+                            for (std::size_t c = 1; c < plan.tee.size(); ++c) {
+                                if (!alive[c]) continue;
+                                if (sinks[c - 1]) {
+                                    sinks[c - 1]->write(line);
+                                } else if (!write_all(plan.tee[c].fd.get(), line) ||
+                                           !write_all(plan.tee[c].fd.get(), "\n")) {
+                                    alive[c] = false; // that reader left; the others still get everything
+                                    plan.tee[c].fd.reset();
+                                } else if (record && plan.tee[c].count) {
+                                    ++*plan.tee[c].count;
+                                }
                             }
-                        }
-                    });
+                        },
+                        [&] {
+                            // A live stream's files show what came so far, as the tools' own do.
+                            for (std::size_t c = 1; c < plan.tee.size(); ++c)
+                                if (alive[c] && sinks[c - 1]) sinks[c - 1]->flush();
+                        });
                     for (auto& sink : sinks)
                         if (sink) sink->close();
                 } catch (const std::exception& e) {
@@ -548,7 +576,7 @@ int run_processes(const Manifest& manifest, const RunOptions& options) {
                 if (--*remaining == 0) plan.merge_out.reset(); // the node sees the end of its input
             };
             for (std::size_t p = 0; p < ports; ++p) {
-                threads.emplace_back([&plan, shared, finish_port, p] {
+                threads.emplace_back([&plan, shared, finish_port, p, &stop_reading] {
                     auto push = [&](std::string_view line) {
                         if (line.empty()) return;
                         std::lock_guard lock(shared->first);
@@ -560,7 +588,9 @@ int run_processes(const Manifest& manifest, const RunOptions& options) {
                                                         std::size_t{128} << 20);
                             io::Block block;
                             for (;;) {
-                                const auto status = source.next_block(block, -1);
+                                if (stop_reading.load()) break;
+                                // Wakes up now and then to notice a stop (a FIFO may stay quiet).
+                                const auto status = source.next_block(block, 200);
                                 if (status == io::RecordSource::Status::end ||
                                     status == io::RecordSource::Status::source_error)
                                     break;
@@ -611,22 +641,37 @@ int run_processes(const Manifest& manifest, const RunOptions& options) {
     std::size_t failed_node = n;
     bool any_error = !spawn_error.empty();
     bool stopping = !spawn_error.empty();
-    if (stopping && group != 0) kill(-group, SIGTERM);
-    while (running > 0) {
-        if (const int sig = received_signal.exchange(0); sig != 0 && group != 0) {
-            stopping = true;
-            kill(-group, sig);
+    unsigned signals = 0;
+    // A failure stops every node at once; those still running after the grace period are killed.
+    auto stop_all = [&] {
+        stopping = true;
+        if (group != 0) kill(-group, SIGTERM);
+        alarm(stop_grace_seconds);
+    };
+    // SIGINT/SIGTERM drain the pipeline: only the nodes that read inputs of their own are told to
+    // stop (and our merges stop reading files); the others see the end of their input once
+    // what was read has flowed through, so every result is written and every output closed.
+    // A second signal kills every node.
+    auto on_signal = [&] {
+        if (received_signal.exchange(0) == 0) return;
+        stopping = true;
+        if (++signals > 1) {
+            if (group != 0) kill(-group, SIGKILL);
+            return;
         }
+        stop_reading.store(true);
+        for (std::size_t i = 0; i < n; ++i)
+            if (plans[i]->pid > 0 && !manifest.nodes[i].inputs.empty() && !plans[i]->merged)
+                kill(plans[i]->pid, SIGTERM);
+    };
+    if (stopping) stop_all();
+    while (running > 0) {
+        on_signal();
+        if (alarm_rang.exchange(false) && group != 0) kill(-group, SIGKILL);
         int status = 0;
         const pid_t pid = waitpid(-1, &status, 0);
         if (pid < 0) {
-            if (errno == EINTR) {
-                if (const int sig = received_signal.exchange(0); sig != 0 && group != 0) {
-                    stopping = true;
-                    kill(-group, sig);
-                }
-                continue;
-            }
+            if (errno == EINTR) continue;
             break;
         }
         std::size_t i = 0;
@@ -634,22 +679,23 @@ int run_processes(const Manifest& manifest, const RunOptions& options) {
             ++i;
         if (i == n) continue;
         --running;
+        plans[i]->pid = -1;
         const bool signalled = WIFSIGNALED(status);
         const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         if (code == 0) continue;
-        any_error = true;
-        // Deaths we caused (SIGTERM to the group, SIGPIPE after a reader left) are not the cause.
+        // Deaths we caused (SIGTERM to a node, SIGPIPE after a reader left) are not the cause.
         if (stopping && signalled) continue;
+        any_error = true;
         if (failed_node == n) {
             failed_node = i;
             first_failure = signalled ? std::string("was killed by signal ") + strsignal(WTERMSIG(status))
                                       : "exited with status " + std::to_string(code);
         }
-        if ((signalled || code >= 2) && !stopping) {
-            stopping = true;
-            kill(-group, SIGTERM);
-        }
+        if ((signalled || code >= 2) && !stopping) stop_all();
     }
+    alarm(0);
+    // The merges' readers may still wait on a FIFO whose node is gone.
+    stop_reading.store(true);
     for (auto& thread : threads)
         thread.join();
     if (ticker.joinable()) {
@@ -664,6 +710,7 @@ int run_processes(const Manifest& manifest, const RunOptions& options) {
     if (metered) metrics->finish(snapshot());
     sigaction(SIGINT, &old_int, nullptr);
     sigaction(SIGTERM, &old_term, nullptr);
+    sigaction(SIGALRM, &old_alarm, nullptr);
 
     if (!spawn_error.empty()) std::fprintf(stderr, "cep run: %s\n", spawn_error.c_str());
     if (failed_node < n) {

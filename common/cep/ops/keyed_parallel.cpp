@@ -450,7 +450,9 @@ void feed(const cli::CommonOptions& common, Diagnostics& diagnostics, KeyBy& op,
     std::vector<std::string> inputs = common.inputs;
     if (inputs.empty()) inputs.emplace_back("-");
     ParseFailure failure;
+    io::install_stop_handlers();
     for (const auto& input : inputs) {
+        if (io::stop_requested()) break;
         std::unique_ptr<io::ByteSource> source;
         try {
             source = io::open_byte_source(input);
@@ -462,9 +464,12 @@ void feed(const cli::CommonOptions& common, Diagnostics& diagnostics, KeyBy& op,
         const std::string& name = reader.source().name();
         io::LineReader::Line line;
         for (;;) {
+            // SIGINT/SIGTERM: stop reading; the copies finish what they were given.
+            if (io::stop_requested()) break;
             // With records queued, ask for input without waiting: when none is there the
-            // copies get what is queued, so a live stream is not held back in our buffers.
-            const auto status = reader.next(line, pool.has_pending() ? 0 : -1);
+            // copies get what is queued, so a live stream is not held back in our buffers. A
+            // quiet input wakes up now and then to notice a stop signal.
+            const auto status = reader.next(line, pool.has_pending() ? 0 : 200);
             if (status == io::LineReader::Status::end) break;
             if (status == io::LineReader::Status::idle) {
                 pool.flush();
