@@ -74,13 +74,35 @@ std::vector<std::string> string_list(const YAML::Node& value, std::string_view k
     return out;
 }
 
+/// A word no cep tool takes on its own: an expression or pattern operator.
+bool is_operator_word(const std::string& word) {
+    static const std::set<std::string> operators{"==", "!=", "<", "<=", ">", ">=", "&&", "||", "->"};
+    return operators.count(word) > 0;
+}
+
 /// `args:` as a string (split like a shell), a list of words, or a map of flag -> value.
 std::vector<std::string> parse_args(const YAML::Node& value, Problems& problems) {
     std::vector<std::string> args;
     if (value.IsNull()) return args;
     if (value.IsScalar()) {
         try {
-            return testing::split_shell_words(value.Scalar());
+            auto words = testing::split_shell_words(value.Scalar());
+            // The trap: `args: 'event == "kill"'` is the three words event, ==, kill, since YAML
+            // took its quotes away before the split. No tool takes an operator as a word of its
+            // own, so such a split is always that mistake: say so rather than run something else.
+            if (std::any_of(words.begin(), words.end(), is_operator_word)) {
+                std::string shown;
+                for (const auto& word : words)
+                    shown += (shown.empty() ? "" : " | ") + word;
+                problems.add(value,
+                             "args: this string is split into words like a shell line, after YAML "
+                             "removed its own quotes: " +
+                                 shown +
+                                 "; give an expression as one word of a list (args: ['level > 3', "
+                                 "--invert]) or keep shell quotes inside the string (args: \"'level > 3' "
+                                 "--invert\")");
+            }
+            return words;
         } catch (const std::invalid_argument& e) {
             problems.add(value, std::string("args: ") + e.what());
             return args;
