@@ -1,6 +1,8 @@
 #include "cep/stats.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <unistd.h>
 
 namespace cep {
 
@@ -33,14 +35,61 @@ std::string StatsReporter::json_line(const Counters& c, bool final) const {
     return line;
 }
 
-void StatsReporter::tick_slow(const Counters& counters, std::uint64_t position,
+void StatsReporter::report_to(int fd, Clock::duration interval) {
+    metrics_fd_ = fd;
+    metrics_interval_ = interval;
+    next_metrics_ = start_ + interval;
+    periodic_ = true;
+}
+
+Counters StatsReporter::refreshed(const Counters& counters) const {
+    Counters copy = counters;
+    if (refresh_) refresh_(copy);
+    return copy;
+}
+
+std::string StatsReporter::metrics_line(const Counters& c, bool final) const {
+    std::string line = json_line(c, final);
+    line.pop_back(); // the closing brace
+    char buf[160];
+    std::snprintf(buf, sizeof buf, ",\"pid\":%ld,\"watermark\":", static_cast<long>(::getpid()));
+    line += buf;
+    line += c.watermark ? std::to_string(*c.watermark) : "null";
+    std::snprintf(buf, sizeof buf, ",\"waiting_in_ns\":%llu,\"blocked_out_ns\":%llu}\n",
+                  static_cast<unsigned long long>(c.waiting_in_ns),
+                  static_cast<unsigned long long>(c.blocked_out_ns));
+    return line + buf;
+}
+
+void StatsReporter::write_metrics(const Counters& counters, bool final) {
+    if (metrics_fd_ < 0) return;
+    // One write per line: lines shorter than PIPE_BUF never interleave with those of another
+    // process writing the same pipe (the copies of a parallel: node).
+    const std::string line = metrics_line(counters, final);
+    for (;;) {
+        const ssize_t put = ::write(metrics_fd_, line.data(), line.size());
+        if (put >= 0 || errno != EINTR) break;
+    }
+}
+
+void StatsReporter::tick_slow(const Counters& raw, std::uint64_t position,
                               std::optional<std::uint64_t> size) {
     const auto now = Clock::now();
-    if (interval_ && now >= next_stats_) {
-        if (progress_shown_) std::fputs("\r\033[K", stderr);
-        std::fprintf(stderr, "%s\n", json_line(counters, false).c_str());
-        next_stats_ = now + *interval_;
+    const bool stats_due = interval_ && now >= next_stats_;
+    const bool metrics_due = metrics_fd_ >= 0 && now >= next_metrics_;
+    if (stats_due || metrics_due) {
+        const Counters counters = refreshed(raw);
+        if (stats_due) {
+            if (progress_shown_) std::fputs("\r\033[K", stderr);
+            std::fprintf(stderr, "%s\n", json_line(counters, false).c_str());
+            next_stats_ = now + *interval_;
+        }
+        if (metrics_due) {
+            write_metrics(counters, false);
+            next_metrics_ = now + metrics_interval_;
+        }
     }
+    const Counters& counters = raw;
     if (progress_ && size && *size > 0 && now >= next_progress_) {
         const double fraction = static_cast<double>(position) / static_cast<double>(*size);
         const double seconds = std::chrono::duration<double>(now - start_).count();
@@ -60,10 +109,16 @@ void StatsReporter::tick_slow(const Counters& counters, std::uint64_t position,
     }
 }
 
-void StatsReporter::finish(const Counters& counters) {
+void StatsReporter::finish(const Counters& raw) {
     if (progress_shown_) std::fputs("\r\033[K", stderr);
     progress_shown_ = false;
+    const Counters counters = refreshed(raw);
     if (final_line_) std::fprintf(stderr, "%s\n", json_line(counters, true).c_str());
+    write_metrics(counters, true);
+}
+
+void StatsReporter::finish_metrics(const Counters& raw) {
+    write_metrics(refreshed(raw), true);
 }
 
 } // namespace cep

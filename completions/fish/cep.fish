@@ -20,7 +20,7 @@ complete -c cep -l keep -d 'Keep each case\'s scratch directory and print its pa
 complete -c cep -l timeout -x -d 'Kill a case\'s command after SECONDS (default 60)'
 complete -c cep -l mode -x -a 'auto fused processes' -d 'fused: one process, operators chained; processes: one process per node, connected by pipes; auto: fused when every node is a cep tool'
 complete -c cep -l dry-run -d 'Print what would run (the commands, in processes mode)'
-complete -c cep -l metrics -r -F -d 'Append per-node counters (records in and out, rates) to FILE as NDJSON'
+complete -c cep -l metrics -r -F -d 'Append per-node metrics to FILE as NDJSON: records in and out, rates, watermark lag, state, backpressure'
 complete -c cep -l metrics-interval -x -d 'How often --metrics and --status are written (default 1s)'
 complete -c cep -l status -d 'Show per-node counters live on stderr (a terminal)'
 complete -c cep -l svg -r -F -d 'Also render the graph to FILE with Graphviz dot'

@@ -29,6 +29,9 @@ struct CommonOptions {
     OnError on_error = OnError::skip;
     bool stats = false;
     std::string stats_interval;
+    /// Hidden, for `cep run --metrics` in processes mode: stats lines to this inherited fd.
+    int metrics_fd = -1;
+    std::string metrics_interval = "1s";
     std::string progress = "auto";
     std::size_t max_line_bytes = std::size_t{128} << 20;
     bool strict = false;

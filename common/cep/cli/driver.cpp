@@ -8,15 +8,16 @@
 #include "cep/time.hpp"
 
 #include <algorithm>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace cep::cli {
 
 void SinkEmitter::note(ControlRecord::Type type, Timestamp time) {
-    if (!control_output_) return;
     Pending& pending = type == ControlRecord::Type::watermark ? watermark_ : progress_;
     if (time <= pending.time) return;
-    pending.time = time;
+    pending.time = time; // kept without control output too, for --metrics-fd
+    if (!control_output_) return;
     if (++pending.updates % control_every != 0) return;
     pending.written = time;
     for (auto& sink : sinks_)
@@ -42,6 +43,13 @@ void SinkEmitter::flush() {
     flush_control();
     for (auto& sink : sinks_)
         sink->flush();
+}
+
+std::uint64_t SinkEmitter::blocked_ns() const {
+    std::uint64_t total = 0;
+    for (const auto& sink : sinks_)
+        total += sink->blocked_ns();
+    return total;
 }
 
 void SinkEmitter::close() {
@@ -125,6 +133,22 @@ std::unique_ptr<io::RecordSource> open_input(const std::string& spec, const Comm
     return std::make_unique<io::LineRecordSource>(io::open_byte_source(spec), common.max_line_bytes);
 }
 
+StatsReporter make_stats_reporter(const std::string& program, const CommonOptions& common) {
+    std::optional<StatsReporter::Clock::duration> interval;
+    if (!common.stats_interval.empty())
+        interval = std::chrono::nanoseconds(*parse_duration(common.stats_interval));
+    const bool progress = common.progress == "always" || (common.progress == "auto" && isatty(STDERR_FILENO));
+    StatsReporter reporter(program, common.stats, interval, progress);
+    if (common.metrics_fd >= 0) {
+        if (::fcntl(common.metrics_fd, F_GETFD) < 0)
+            throw UsageError("--metrics-fd: " + std::to_string(common.metrics_fd) +
+                             " is not an open descriptor");
+        reporter.report_to(common.metrics_fd,
+                           std::chrono::nanoseconds(*parse_duration(common.metrics_interval)));
+    }
+    return reporter;
+}
+
 int run(const std::string& program, Command& command, const CommonOptions& common) {
     std::vector<std::string> inputs = common.inputs;
     if (inputs.empty()) inputs.emplace_back("-");
@@ -162,11 +186,16 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
     SinkEmitter out(open_outputs(common.output, command.output_partitions(), common.kafka), counters,
                     diagnostics, control_output);
 
-    std::optional<StatsReporter::Clock::duration> interval;
-    if (!common.stats_interval.empty())
-        interval = std::chrono::nanoseconds(*parse_duration(common.stats_interval));
-    const bool progress = common.progress == "always" || (common.progress == "auto" && isatty(STDERR_FILENO));
-    StatsReporter reporter(program, common.stats, interval, progress);
+    StatsReporter reporter = make_stats_reporter(program, common);
+    std::uint64_t waiting_ns = 0; // in next_block: reading, or waiting for input
+    reporter.on_refresh([&](Counters& c) {
+        c.errors = diagnostics.errors();
+        c.state = op->state_size();
+        c.late = op->late_records();
+        c.watermark = out.last_watermark();
+        c.waiting_in_ns = waiting_ns;
+        c.blocked_out_ns = out.blocked_ns();
+    });
 
     // Live inputs are polled so idleness can be acted on: windows fire (--idle-timeout) and
     // pending control records reach the next tool.
@@ -174,12 +203,18 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
     if (common.time.idle_timeout)
         poll_ms = static_cast<int>(std::max<Duration>(*common.time.idle_timeout / 1'000'000, 1));
     if (control_output) poll_ms = poll_ms < 0 ? 100 : std::min(poll_ms, 100);
-    // With Kafka, SIGINT/SIGTERM end the run cleanly (drain, commit, close), so waiting inputs
-    // wake up regularly to notice a signal, and Kafka inputs to commit while idle.
-    if (kafka) {
-        io::install_stop_handlers();
-        poll_ms = poll_ms < 0 ? 200 : std::min(poll_ms, 200);
+    // A quiet input still gets its metrics line on time (cep run shows the node waiting).
+    if (common.metrics_fd >= 0) {
+        const int every =
+            static_cast<int>(std::max<Duration>(*parse_duration(common.metrics_interval) / 1'000'000, 1));
+        poll_ms = poll_ms < 0 ? every : std::min(poll_ms, every);
     }
+    // SIGINT/SIGTERM end the run cleanly, as the end of the input would: what was read is
+    // processed, held-back results are emitted, outputs flushed and closed (Kafka inputs
+    // committed), exit 0. So a waiting input wakes up regularly to notice a signal (and a Kafka
+    // input to commit while idle); a second signal kills the tool.
+    io::install_stop_handlers();
+    poll_ms = poll_ms < 0 ? 200 : std::min(poll_ms, 200);
     auto last_input = std::chrono::steady_clock::now();
 
     ParseFailure failure;
@@ -251,8 +286,10 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
             bool input_done = false;
             while (!input_done) {
                 if (io::stop_requested()) break;
+                const auto asked = std::chrono::steady_clock::now();
                 const auto status = source->next_block(block, poll_ms);
                 const auto now = std::chrono::steady_clock::now();
+                waiting_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(now - asked).count());
                 switch (status) {
                 case io::RecordSource::Status::end:
                     input_done = true;
@@ -274,6 +311,7 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                         op->sync();
                         source->commit();
                     }
+                    reporter.poll(counters, source->position(), source->size());
                     continue;
                 }
                 case io::RecordSource::Status::bad_record:
@@ -326,6 +364,7 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                     kept.clear();
                 }
                 source->lines_consumed(line_number - block.first_line);
+                reporter.poll(counters, position, size);
                 // Commit after write: offsets go to the group only once what the records
                 // produced is flushed (delivered, for a Kafka output).
                 if (source->commit_due()) {
@@ -348,6 +387,7 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
     } catch (const BrokenPipe&) {
         // The reader left (`| head`): a normal end, not an error.
         diagnostics.finish();
+        reporter.finish_metrics(counters);
         return exit_code::ok;
     }
     counters.errors = diagnostics.errors();

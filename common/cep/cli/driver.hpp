@@ -18,9 +18,10 @@ namespace cep::cli {
 /// event-time control records when the reader is another cep tool.
 class SinkEmitter final : public Emitter {
   public:
-    SinkEmitter(std::vector<std::unique_ptr<io::RecordSink>> sinks, Counters& counters, Diagnostics& diagnostics,
-                bool control_output)
-        : sinks_(std::move(sinks)), counters_(counters), diagnostics_(diagnostics), control_output_(control_output) {}
+    SinkEmitter(std::vector<std::unique_ptr<io::RecordSink>> sinks, Counters& counters,
+                Diagnostics& diagnostics, bool control_output)
+        : sinks_(std::move(sinks)), counters_(counters), diagnostics_(diagnostics),
+          control_output_(control_output) {}
 
     void emit(const Record& record, const Route& route) override { write(record.raw, route); }
     void emit_new(std::string_view json, const Origin&, const Route& route) override { write(json, route); }
@@ -38,6 +39,12 @@ class SinkEmitter final : public Emitter {
     void flush();
     void close();
     bool control_output() const { return control_output_; }
+    /// The latest watermark the operator emitted (whether or not it is written downstream).
+    std::optional<Timestamp> last_watermark() const {
+        return watermark_.time == min_timestamp ? std::nullopt : std::optional<Timestamp>(watermark_.time);
+    }
+    /// Time the outputs spent blocked (a full pipe, a slow disk, Kafka), in nanoseconds.
+    std::uint64_t blocked_ns() const;
 
     /// Control records are coalesced: one in this many event-time updates is written, plus
     /// whatever is pending when the input goes idle. Keeps pipes from doubling in volume.
@@ -73,6 +80,10 @@ std::vector<std::unique_ptr<io::RecordSink>> open_outputs(const std::string& spe
 
 /// Opens one input: a kafka: name, or a file / `-` read through a LineReader.
 std::unique_ptr<io::RecordSource> open_input(const std::string& spec, const CommonOptions& common);
+
+/// The --stats / --stats-interval / --progress reporter, also writing to --metrics-fd when given.
+/// Throws UsageError when that descriptor is not open.
+StatsReporter make_stats_reporter(const std::string& program, const CommonOptions& common);
 
 /// Runs `command` with the shared record driver (or its own run_directly). Returns the exit code.
 int run(const std::string& program, Command& command, const CommonOptions& common);

@@ -91,8 +91,10 @@ void add_subcommands(CLI::App& app, FrontOptions& options) {
                 ->default_str("auto");
             cmd->add_flag("--dry-run", options.run.dry_run,
                           "Print what would run (the commands, in processes mode)");
-            cmd->add_option("--metrics", options.run.metrics,
-                            "Append per-node counters (records in and out, rates) to FILE as NDJSON")
+            cmd->add_option(
+                   "--metrics", options.run.metrics,
+                   "Append per-node metrics to FILE as NDJSON: records in and out, rates, watermark lag, "
+                   "state, backpressure")
                 ->type_name("FILE");
             cmd->add_option("--metrics-interval", options.run.metrics_interval,
                             "How often --metrics and --status are written (default 1s)")

@@ -30,8 +30,10 @@ void add_time_options(CLI::App& app, CommonOptions& common, bool event_time_tool
     app.add_option("--watermarks", common.watermarks,
                    "Write event-time control records for a cep tool reading our output: auto (when the "
                    "reader is a cep tool), always, never")
-        ->transform(CLI::CheckedTransformer(std::map<std::string, ControlOutput>{
-            {"auto", ControlOutput::automatic}, {"always", ControlOutput::always}, {"never", ControlOutput::never}}))
+        ->transform(
+            CLI::CheckedTransformer(std::map<std::string, ControlOutput>{{"auto", ControlOutput::automatic},
+                                                                         {"always", ControlOutput::always},
+                                                                         {"never", ControlOutput::never}}))
         ->type_name("auto|always|never")
         ->default_str("auto");
     if (!event_time_tool) return;
@@ -69,23 +71,35 @@ void resolve_time_options(CommonOptions& common) {
 void add_common_options(CLI::App& app, CommonOptions& common) {
     app.add_option("inputs", common.inputs, "Input files (`-` is stdin; .zst is detected and decompressed)")
         ->type_name("INPUT...");
-    app.add_option("-o,--output", common.output, "Write records to FILE (`-` is stdout; a .zst name compresses)")
+    app.add_option("-o,--output", common.output,
+                   "Write records to FILE (`-` is stdout; a .zst name compresses)")
         ->type_name("FILE");
     app.add_option("--dead-letter", common.dead_letter,
                    "Write bad records to FILE as JSON lines with source, line, reason and raw text")
         ->type_name("FILE");
-    app.add_option("--on-error", common.on_error, "On a bad record: skip it and exit 1 at the end, or fail at once")
-        ->transform(CLI::CheckedTransformer(std::map<std::string, OnError>{{"skip", OnError::skip}, {"fail", OnError::fail}}))
+    app.add_option("--on-error", common.on_error,
+                   "On a bad record: skip it and exit 1 at the end, or fail at once")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, OnError>{{"skip", OnError::skip}, {"fail", OnError::fail}}))
         ->type_name("skip|fail")
         ->default_str("skip");
     app.add_flag("--stats", common.stats, "Print one JSON line of counters to stderr at the end");
-    app.add_option("--stats-interval", common.stats_interval, "Also print the counters every DURATION (e.g. 5s)")
+    app.add_option("--stats-interval", common.stats_interval,
+                   "Also print the counters every DURATION (e.g. 5s)")
         ->type_name("DURATION");
-    app.add_option("--progress", common.progress, "Progress bar on stderr: auto (when stderr is a terminal), always, never")
+    // Not shown, not completed: `cep run --metrics` in processes mode passes them to each node, and
+    // reads its counters (with the watermark and the time blocked) from the descriptor.
+    app.add_option("--metrics-fd", common.metrics_fd, "Write stats lines for cep run to this inherited FD")
+        ->group("");
+    app.add_option("--metrics-interval", common.metrics_interval, "How often --metrics-fd gets a line")
+        ->group("");
+    app.add_option("--progress", common.progress,
+                   "Progress bar on stderr: auto (when stderr is a terminal), always, never")
         ->check(CLI::IsMember({"auto", "always", "never"}))
         ->type_name("auto|always|never")
         ->default_str("auto");
-    app.add_option("--max-line-bytes", common.max_line_bytes, "Longest accepted input line in bytes (default 128 MiB)")
+    app.add_option("--max-line-bytes", common.max_line_bytes,
+                   "Longest accepted input line in bytes (default 128 MiB)")
         ->type_name("BYTES");
     app.add_flag("--strict", common.strict,
                  "Fully validate every record, including fields no operator reads (slower)");
@@ -108,13 +122,16 @@ std::string validator_suffix(CLI::Option& option) {
 } // namespace
 
 /// The option table behind --help, for the completion generator and the man-page check.
-std::string options_json(CLI::App& app, std::string_view tool, std::string_view summary, std::string_view usage) {
+std::string options_json(CLI::App& app, std::string_view tool, std::string_view summary,
+                         std::string_view usage) {
     nlohmann::json options = nlohmann::json::array();
     for (CLI::Option* option : app.get_options()) {
         nlohmann::json entry;
         entry["names"] = nlohmann::json::array();
-        for (const auto& name : option->get_snames()) entry["names"].push_back("-" + name);
-        for (const auto& name : option->get_lnames()) entry["names"].push_back("--" + name);
+        for (const auto& name : option->get_snames())
+            entry["names"].push_back("-" + name);
+        for (const auto& name : option->get_lnames())
+            entry["names"].push_back("--" + name);
         if (entry["names"].empty()) {
             entry["positional"] = option->get_name();
         }
@@ -144,8 +161,10 @@ std::unique_ptr<ToolInstance> make_tool_instance(const ToolInfo& info) {
     CommonOptions& common = tool->common;
     app.get_formatter()->column_width(34);
     app.set_version_flag("--version", program + " " CEP_VERSION);
-    app.footer("Exit status: 0 ok (also on a broken pipe), 1 data or runtime errors, 2 usage or expression errors.\n"
-               "See man " + program + " and man 7 cep.");
+    app.footer(
+        "Exit status: 0 ok (also on a broken pipe), 1 data or runtime errors, 2 usage or expression errors.\n"
+        "See man " +
+        program + " and man 7 cep.");
     // Acted on before parsing, in main(); registered so that it is accepted.
     app.add_flag("--cep-options-json")->description("Print the option table as JSON")->group("");
     tool->command->add_options(app);
@@ -159,6 +178,8 @@ void finish_configure(ToolInstance& tool) {
     CommonOptions& common = tool.common;
     if (!common.stats_interval.empty() && !parse_duration(common.stats_interval))
         throw UsageError("--stats-interval: not a duration: '" + common.stats_interval + "' (try 5s, 1m)");
+    if (const auto every = parse_duration(common.metrics_interval); !every || *every <= 0)
+        throw UsageError("--metrics-interval: not a positive duration: '" + common.metrics_interval + "'");
     resolve_time_options(common);
     io::check_kafka_options(common.kafka);
     tool.command->configure(common);
@@ -189,7 +210,8 @@ int main(std::string_view tool_name, int argc, char** argv) {
     const ToolInfo* info = find_tool(tool_name);
     const std::string program = "cep-" + std::string(tool_name);
     if (info == nullptr) {
-        std::fprintf(stderr, "cep: unknown tool '%.*s'\n", static_cast<int>(tool_name.size()), tool_name.data());
+        std::fprintf(stderr, "cep: unknown tool '%.*s'\n", static_cast<int>(tool_name.size()),
+                     tool_name.data());
         return exit_code::usage;
     }
     auto tool = make_tool_instance(*info);
@@ -211,7 +233,8 @@ int main(std::string_view tool_name, int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", program.c_str(), e.what(), program.c_str());
+        std::fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", program.c_str(), e.what(),
+                     program.c_str());
         return exit_code::usage;
     }
 

@@ -91,6 +91,7 @@ class KafkaSink final : public RecordSink {
     }
 
     const std::string& name() const override { return name_; }
+    std::uint64_t blocked_ns() const override { return blocked_ns_; }
 
   private:
     static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
@@ -117,7 +118,11 @@ class KafkaSink final : public RecordSink {
     /// Serves delivery reports for up to `timeout_ms`; throws when the outage limit is reached,
     /// or when a stop signal came and delivery still does not finish within drain_limit.
     void wait(int timeout_ms) {
+        const auto start = std::chrono::steady_clock::now();
         rd_kafka_poll(rk_.get(), timeout_ms);
+        blocked_ns_ += static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+                .count());
         check_failures();
         if (stop_requested()) {
             if (!stopping_since_) stopping_since_ = OutageClock::Clock::now();
@@ -154,6 +159,7 @@ class KafkaSink final : public RecordSink {
     KafkaHandle rk_;
     KafkaTopic topic_handle_; // after rk_: released before it
     std::uint64_t failed_ = 0;
+    std::uint64_t blocked_ns_ = 0; // in wait(): a full queue, or flushing until delivered
     std::string first_failure_;
     std::string fatal_;
     unsigned since_poll_ = 0;

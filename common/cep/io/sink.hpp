@@ -19,6 +19,9 @@ class RecordSink {
     /// Flushes and ends the stream (e.g. the zstd frame); errors are thrown here, not lost.
     virtual void close() { flush(); }
     virtual const std::string& name() const = 0;
+    /// Nanoseconds spent waiting for the output to take bytes (a full pipe, a slow disk, Kafka's
+    /// full queue or delivery): the backpressure `cep run --metrics` reports.
+    virtual std::uint64_t blocked_ns() const { return 0; }
 };
 
 /// Opens `spec` for writing: `-` is stdout; a name ending in `.zst` is zstd-compressed.

@@ -3,6 +3,8 @@
 #include "cep/cli/command.hpp"
 #include "cep/cli/tool_app.hpp"
 #include "cep/io/kafka_config.hpp"
+#include "cep/io/kafka_sink.hpp"
+#include "cep/io/kafka_source.hpp"
 #include "cep/schema.hpp"
 #include "cep/testing/golden.hpp"
 
@@ -72,13 +74,35 @@ std::vector<std::string> string_list(const YAML::Node& value, std::string_view k
     return out;
 }
 
+/// A word no cep tool takes on its own: an expression or pattern operator.
+bool is_operator_word(const std::string& word) {
+    static const std::set<std::string> operators{"==", "!=", "<", "<=", ">", ">=", "&&", "||", "->"};
+    return operators.count(word) > 0;
+}
+
 /// `args:` as a string (split like a shell), a list of words, or a map of flag -> value.
 std::vector<std::string> parse_args(const YAML::Node& value, Problems& problems) {
     std::vector<std::string> args;
     if (value.IsNull()) return args;
     if (value.IsScalar()) {
         try {
-            return testing::split_shell_words(value.Scalar());
+            auto words = testing::split_shell_words(value.Scalar());
+            // The trap: `args: 'event == "kill"'` is the three words event, ==, kill, since YAML
+            // took its quotes away before the split. No tool takes an operator as a word of its
+            // own, so such a split is always that mistake: say so rather than run something else.
+            if (std::any_of(words.begin(), words.end(), is_operator_word)) {
+                std::string shown;
+                for (const auto& word : words)
+                    shown += (shown.empty() ? "" : " | ") + word;
+                problems.add(value,
+                             "args: this string is split into words like a shell line, after YAML "
+                             "removed its own quotes: " +
+                                 shown +
+                                 "; give an expression as one word of a list (args: ['level > 3', "
+                                 "--invert]) or keep shell quotes inside the string (args: \"'level > 3' "
+                                 "--invert\")");
+            }
+            return words;
         } catch (const std::invalid_argument& e) {
             problems.add(value, std::string("args: ") + e.what());
             return args;
@@ -279,6 +303,23 @@ bool is_file_spec(const std::string& spec) {
     return spec != "-" && !io::is_kafka_spec(spec);
 }
 
+/// A kafka: input or output resolved with the node's own Kafka flags, as its tool (or, for
+/// fan-out, cep run) will open it: no brokers, a bad offset or property is found here.
+void check_kafka(Problems& problems, const Node& node, Mark mark, const std::string& spec,
+                 const io::KafkaOptions& kafka, bool input) {
+    try {
+        const auto endpoint = io::resolve_kafka_endpoint(spec, kafka);
+        if (input)
+            io::check_kafka_input(endpoint);
+        else
+            io::check_kafka_output(endpoint);
+    } catch (const UsageError& e) {
+        std::string message = "node '" + node.name + "': " + e.what();
+        if (!node.is_tool()) message += " (a command: node has no Kafka flags: write kafka://BROKERS/TOPIC)";
+        problems.add(mark, message);
+    }
+}
+
 } // namespace
 
 std::string format(const Diagnostic& diagnostic) {
@@ -340,11 +381,13 @@ void validate(const Manifest& manifest) {
     std::size_t stdout_writers = 0;
     for (std::size_t i = 0; i < manifest.nodes.size(); ++i) {
         const Node& node = manifest.nodes[i];
+        io::KafkaOptions kafka; // the node's -b, -G, -X ...: its kafka: inputs and outputs use them
         if (node.is_tool()) {
             const cli::ToolInfo& info = *cli::find_tool(node.tool);
             const std::string prefix = "node '" + node.name + "': cep-" + node.tool + ": ";
             try {
                 auto tool = cli::parse_tool(info, node.args);
+                kafka = tool->common.kafka;
                 if (!tool->common.inputs.empty())
                     throw UsageError("inputs go in input: or from:, not in args (got '" +
                                      tool->common.inputs.front() + "')");
@@ -375,7 +418,22 @@ void validate(const Manifest& manifest) {
             if (input == "-" && manifest.input_count(i) > 1)
                 problems.add(node.input_mark,
                              "node '" + node.name + "': input - (stdin) must be the node's only input");
+            if (io::is_kafka_spec(input) && !node.is_tool())
+                problems.add(node.input_mark, "node '" + node.name +
+                                                  "': a command: node reads files, stdin or nodes, not " +
+                                                  input);
+            else if (io::is_kafka_spec(input) && node.parallel > 1)
+                // cep-keyby -j, which feeds the copies, reads files and pipes.
+                problems.add(node.input_mark, "node '" + node.name +
+                                                  "': parallel: reads files, stdin or nodes, not " + input +
+                                                  "; read the topic in a node of its own and give this "
+                                                  "one from: it");
+            else if (io::is_kafka_spec(input))
+                check_kafka(problems, node, node.input_mark, input, kafka, true);
         }
+        for (const auto& output : node.outputs)
+            if (io::is_kafka_spec(output))
+                check_kafka(problems, node, node.output_mark, output, kafka, false);
         std::vector<std::string> outputs = node.outputs;
         if (manifest.writes_stdout(i)) outputs.push_back("-");
         for (const auto& output : outputs) {

@@ -13,6 +13,7 @@
 #include "cep/record_parser.hpp"
 #include "cep/testing/golden.hpp"
 
+#include <algorithm>
 #include <simdjson.h>
 
 namespace cep::manifest {
@@ -32,7 +33,9 @@ struct FusedNode {
     std::unique_ptr<EventTimeMerge> merge; // when records come from more than one place
     std::vector<std::unique_ptr<io::RecordSink>> sinks;
     std::string padded; // the record being pushed, with simdjson's padding
-    NodeCounters counters;
+    std::uint64_t in = 0, out = 0;
+    std::optional<Timestamp> watermark; // the latest one the node emitted
+    std::uint64_t waiting_ns = 0;       // reading the node's own inputs
 };
 
 class FusedPipeline {
@@ -81,20 +84,60 @@ class FusedPipeline {
                     if (node.merge) node.merge->close(p);
                 }
             }
+        // Kafka inputs are committed after write, as the tools do: a rebalance or a due commit
+        // first flushes every output (delivers, for Kafka), and at the end they are closed
+        // (final commit, leave the group) only after every output is.
+        for (auto& source : sources) {
+            FusedNode* node = source.node;
+            source.source->on_revoke([this, node](const io::RevokedPartitions& revoked) {
+                node->op->on_partitions_revoked(revoked.topic, revoked.partitions, revoked.partition_count,
+                                                *node->emitter);
+                flush_outputs();
+            });
+        }
+        std::vector<std::unique_ptr<io::RecordSource>> finished;
         try {
             // Round robin, a block at a time, so merged inputs advance together and the merge
             // holds little.
             io::Block block;
+            // A quiet input wakes up now and then: to notice SIGINT/SIGTERM, and with --metrics to
+            // write the lines on time.
+            int wait_ms = 200;
+            if (metrics.enabled())
+                wait_ms = static_cast<int>(std::clamp<std::int64_t>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(metrics.interval()).count(), 1,
+                    200));
+            io::install_stop_handlers();
             while (!sources.empty()) {
+                if (io::stop_requested()) {
+                    // Stop reading; everything read so far is processed and flushed below.
+                    for (auto& source : sources)
+                        if (io::is_kafka_spec(source.node->spec->inputs[source.port]))
+                            finished.push_back(std::move(source.source));
+                    sources.clear();
+                    break;
+                }
                 for (auto it = sources.begin(); it != sources.end();) {
-                    if (read_block(*it->node, it->port, *it->source, block)) {
+                    const auto asked = std::chrono::steady_clock::now();
+                    const auto status = it->source->next_block(block, wait_ms);
+                    it->node->waiting_ns += static_cast<std::uint64_t>(
+                        std::chrono::nanoseconds(std::chrono::steady_clock::now() - asked).count());
+                    // A quiet input: what was written so far reaches the outputs now.
+                    if (status == io::RecordSource::Status::idle) flush_outputs();
+                    if (take_block(*it->node, it->port, *it->source, status, block)) {
+                        if (it->source->commit_due()) {
+                            flush_outputs();
+                            it->source->commit();
+                        }
                         ++it;
                         continue;
                     }
                     if (it->node->merge) it->node->merge->close(it->port);
+                    if (io::is_kafka_spec(it->node->spec->inputs[it->port]))
+                        finished.push_back(std::move(it->source));
                     it = sources.erase(it);
                 }
-                metrics.tick(snapshot());
+                if (metrics.due()) metrics.tick(snapshot());
             }
             for (std::size_t i : manifest_.order) {
                 FusedNode& node = nodes_[i];
@@ -104,6 +147,10 @@ class FusedPipeline {
                 node.op->finish(*node.emitter);
                 for (auto& sink : node.sinks)
                     sink->close();
+            }
+            for (auto& source : finished) {
+                source->on_revoke(nullptr); // the outputs are closed; nothing is left to write
+                source->close();
             }
         } catch (const BrokenPipe&) {
             // The reader left (`| head`): a normal end.
@@ -121,6 +168,12 @@ class FusedPipeline {
     }
 
   private:
+    void flush_outputs() {
+        for (auto& node : nodes_)
+            for (auto& sink : node.sinks)
+                sink->flush();
+    }
+
     class NodeEmitter final : public Emitter {
       public:
         NodeEmitter(FusedPipeline& pipeline, FusedNode& node) : pipeline_(pipeline), node_(node) {}
@@ -133,7 +186,10 @@ class FusedPipeline {
         void reject(const Record& record, std::string_view reason) override {
             node_.diagnostics->data_error(record.origin, 0, reason, record.raw);
         }
-        void watermark(Timestamp time) override { pipeline_.forward_time(node_, time, true); }
+        void watermark(Timestamp time) override {
+            if (!node_.watermark || time > *node_.watermark) node_.watermark = time;
+            pipeline_.forward_time(node_, time, true);
+        }
         void progress(Timestamp time) override { pipeline_.forward_time(node_, time, false); }
 
       private:
@@ -141,9 +197,9 @@ class FusedPipeline {
         FusedNode& node_;
     };
 
-    /// False at the end of the input.
-    bool read_block(FusedNode& node, std::size_t port, io::RecordSource& source, io::Block& block) {
-        const auto status = source.next_block(block, -1);
+    /// What next_block() gave; false at the end of the input.
+    bool take_block(FusedNode& node, std::size_t port, io::RecordSource& source,
+                    io::RecordSource::Status status, io::Block& block) {
         switch (status) {
         case io::RecordSource::Status::end:
             return false;
@@ -153,7 +209,7 @@ class FusedPipeline {
         case io::RecordSource::Status::idle:
             return true;
         case io::RecordSource::Status::bad_record:
-            ++node.counters.in;
+            ++node.in;
             node.diagnostics->data_error(block.origin, 0, block.reason, block.text);
             return true;
         case io::RecordSource::Status::block:
@@ -193,7 +249,7 @@ class FusedPipeline {
                 return;
             }
         }
-        ++node.counters.in;
+        ++node.in;
         // Padded for simdjson; not re-entered, since a node never feeds itself.
         node.padded.assign(line);
         node.padded.append(simdjson::SIMDJSON_PADDING, '\0');
@@ -207,7 +263,7 @@ class FusedPipeline {
     }
 
     void deliver(FusedNode& from, std::string_view bytes, const Origin& origin, const Route& route) {
-        ++from.counters.out;
+        ++from.out;
         if (!from.sinks.empty()) {
             const std::size_t index = route.partition ? *route.partition % from.sinks.size() : 0;
             (void)index; // every output of a node gets every record (fan-out), as in processes mode
@@ -243,10 +299,23 @@ class FusedPipeline {
                static_cast<std::size_t>(std::find(up.begin(), up.end(), from.index) - up.begin());
     }
 
-    std::vector<NodeCounters> snapshot() const {
-        std::vector<NodeCounters> out;
-        for (const auto& node : nodes_)
-            out.push_back(node.counters);
+    std::vector<NodeMetrics> snapshot() const {
+        std::vector<NodeMetrics> out;
+        for (const auto& node : nodes_) {
+            NodeMetrics m;
+            m.in = node.in;
+            m.out = node.out;
+            m.watermark = node.watermark;
+            m.state = node.op->state_size();
+            // Nodes hand records to each other by calls, which never block: only a node's own
+            // inputs and outputs can make it wait.
+            m.waiting_in_ns = node.waiting_ns;
+            std::uint64_t blocked = 0;
+            for (const auto& sink : node.sinks)
+                blocked += sink->blocked_ns();
+            m.blocked_out_ns = blocked;
+            out.push_back(m);
+        }
         return out;
     }
 

@@ -532,6 +532,7 @@ void feed(const cli::CommonOptions& common, Diagnostics& diagnostics, KeyBy& op,
     std::vector<std::string> inputs = common.inputs;
     if (inputs.empty()) inputs.emplace_back("-");
     ParseFailure failure;
+    io::install_stop_handlers();
     for (const auto& input : inputs) {
         if (io::stop_requested()) break;
         if (io::is_kafka_spec(input)) {
@@ -558,12 +559,16 @@ void feed(const cli::CommonOptions& common, Diagnostics& diagnostics, KeyBy& op,
         const std::string& name = reader.source().name();
         io::LineReader::Line line;
         for (;;) {
+            // SIGINT/SIGTERM: stop reading; the copies finish what they were given.
+            if (io::stop_requested()) break;
             // With records queued, ask for input without waiting: when none is there the
-            // copies get what is queued, so a live stream is not held back in our buffers.
-            const auto status = reader.next(line, pool.has_pending() ? 0 : -1);
+            // copies get what is queued, so a live stream is not held back in our buffers. A
+            // quiet input wakes up now and then to notice a stop signal.
+            const auto status = reader.next(line, pool.has_pending() ? 0 : 200);
             if (status == io::LineReader::Status::end) break;
             if (status == io::LineReader::Status::idle) {
                 pool.flush();
+                reporter.poll(counters, reader.source().position(), reader.source().size());
                 continue;
             }
             if (status == io::LineReader::Status::source_error) {
@@ -619,23 +624,18 @@ int run_keyed_parallel(const std::string& program, const cli::CommonOptions& com
     options.control_input = common.watermarks;
     options.control_output =
         resolve_control_output(common.watermarks, common.output == "-" ? STDOUT_FILENO : -1);
-    // As in the shared driver: with Kafka, SIGINT/SIGTERM end the input (handlers installed once
-    // the copies run); the copies finish, then the input commits.
+    // As in the shared driver, SIGINT/SIGTERM end the input (feed() installs the handlers once
+    // the copies run); the copies finish, then a Kafka input commits.
     const bool kafka = std::any_of(common.inputs.begin(), common.inputs.end(), io::is_kafka_spec) ||
                        io::is_kafka_spec(common.output) || io::is_kafka_spec(common.dead_letter);
     options.ignore_interrupt = kafka;
     Counters counters;
-    std::optional<StatsReporter::Clock::duration> interval;
-    if (!common.stats_interval.empty())
-        interval = std::chrono::nanoseconds(*parse_duration(common.stats_interval));
-    const bool progress = common.progress == "always" || (common.progress == "auto" && isatty(STDERR_FILENO));
-    StatsReporter reporter(program, common.stats, interval, progress);
+    StatsReporter reporter = cli::make_stats_reporter(program, common);
 
     std::vector<std::string> failures;
     std::vector<std::unique_ptr<io::RecordSource>> kafka_inputs;
     try {
         JobPool pool(std::move(options), cli::open_outputs(common.output, per_job ? jobs : 0, common.kafka));
-        if (kafka) io::install_stop_handlers();
         JobEmitter out(pool, diagnostics);
         try {
             feed(common, diagnostics, op, parser, pool, out, counters, reporter, kafka_inputs);
@@ -657,6 +657,7 @@ int run_keyed_parallel(const std::string& program, const cli::CommonOptions& com
                 source->close();
     } catch (const BrokenPipe&) {
         // Our reader left (`| head`): the pool's destructor stopped and reaped the copies.
+        reporter.finish_metrics(counters);
         return exit_code::ok;
     }
     for (const auto& failure : failures)

@@ -15,14 +15,18 @@ namespace {
 class ReplayCommand final : public Command {
   public:
     void add_options(CLI::App& app) override {
-        app.add_option("--from", from_, "Replay only records at or after T (RFC 3339 or epoch ms)")->type_name("T");
-        app.add_option("--until", until_, "Replay only records before T (RFC 3339 or epoch ms)")->type_name("T");
-        app.add_option("--speed", speed_, "Pace: max (as fast as possible), or event time at Nx the wall clock (1x, 60x)")
+        app.add_option("--from", from_, "Replay only records at or after T (RFC 3339 or epoch ms)")
+            ->type_name("T");
+        app.add_option("--until", until_, "Replay only records before T (RFC 3339 or epoch ms)")
+            ->type_name("T");
+        app.add_option("--speed", speed_,
+                       "Pace: max (as fast as possible), or event time at Nx the wall clock (1x, 60x)")
             ->type_name("max|Nx")
             ->default_str("max");
         app.add_option("--follow", follow_, "After the archive, keep reading FILE as it grows (as tail -F)")
             ->type_name("FILE");
-        app.add_option("--then", then_, "After the archive, continue with a Kafka topic (kafka://BROKERS/TOPIC)")
+        app.add_option("--then", then_,
+                       "After the archive, continue with a Kafka topic (kafka://BROKERS/TOPIC)")
             ->type_name("KAFKA");
         app.add_option("--archive", archive_,
                        "Write the input as time-partitioned .zst files under DIR instead of replaying")
@@ -36,13 +40,16 @@ class ReplayCommand final : public Command {
 
     void configure(CommonOptions& common) override {
         if (!archive_.empty()) {
-            for (const auto& [flag, value] : {std::pair{"--from", from_}, {"--until", until_}, {"--follow", follow_},
-                                              {"--then", then_}})
-                if (!value.empty()) throw UsageError(std::string(flag) + " is for replaying, not with --archive");
+            for (const auto& [flag, value] :
+                 {std::pair{"--from", from_}, {"--until", until_}, {"--follow", follow_}, {"--then", then_}})
+                if (!value.empty())
+                    throw UsageError(std::string(flag) + " is for replaying, not with --archive");
             if (speed_ != "max") throw UsageError("--speed is for replaying, not with --archive");
             const auto every = parse_duration(every_);
-            if (!every) throw UsageError("--archive-every: not a duration: '" + every_ + "' (try 1h, 1d, 10m)");
-            if (auto problem = replay::check_archive_every(*every)) throw UsageError("--archive-every " + every_ + ": " + *problem);
+            if (!every)
+                throw UsageError("--archive-every: not a duration: '" + every_ + "' (try 1h, 1d, 10m)");
+            if (auto problem = replay::check_archive_every(*every))
+                throw UsageError("--archive-every " + every_ + ": " + *problem);
             every_ns_ = *every;
             return;
         }
@@ -50,21 +57,26 @@ class ReplayCommand final : public Command {
         const auto bound = [](const std::string& text, const char* flag) -> std::optional<Timestamp> {
             if (text.empty()) return std::nullopt;
             if (auto time = replay::parse_time_bound(text)) return time;
-            throw UsageError(std::string(flag) + ": not an RFC 3339 time or epoch milliseconds: '" + text + "'");
+            throw UsageError(std::string(flag) + ": not an RFC 3339 time or epoch milliseconds: '" + text +
+                             "'");
         };
         options_.from = bound(from_, "--from");
         options_.until = bound(until_, "--until");
         if (options_.from && options_.until && *options_.until <= *options_.from)
             throw UsageError("--until must be after --from");
         const auto speed = replay::parse_speed(speed_);
-        if (!speed) throw UsageError("--speed: expected max or a factor such as 1x, 60x, 0.5x: '" + speed_ + "'");
+        if (!speed)
+            throw UsageError("--speed: expected max or a factor such as 1x, 60x, 0.5x: '" + speed_ + "'");
         options_.speed = *speed;
-        if (!follow_.empty() && !then_.empty()) throw UsageError("--follow and --then both continue the archive: choose one");
+        if (!follow_.empty() && !then_.empty())
+            throw UsageError("--follow and --then both continue the archive: choose one");
         if (!then_.empty()) {
-            if (!io::is_kafka_spec(then_)) throw UsageError("--then: expected a Kafka name (kafka://BROKERS/TOPIC): '" + then_ + "'");
+            if (!io::is_kafka_spec(then_))
+                throw UsageError("--then: expected a Kafka name (kafka://BROKERS/TOPIC): '" + then_ + "'");
             io::check_kafka_input(io::resolve_kafka_endpoint(then_, common.kafka));
         }
-        if (common.output != "-" && common.output == follow_) throw UsageError("--follow: the output is the followed file");
+        if (common.output != "-" && common.output == follow_)
+            throw UsageError("--follow: the output is the followed file");
     }
 
     std::unique_ptr<Operator> make_operator(Schema& schema, const CommonOptions& common) override {
@@ -86,16 +98,18 @@ class ReplayCommand final : public Command {
         const bool control_output =
             resolve_control_output(common.watermarks, common.output == "-" ? STDOUT_FILENO : -1);
         SinkEmitter out(open_outputs(common.output, 0, common.kafka), counters, diagnostics, control_output);
-        std::optional<StatsReporter::Clock::duration> interval;
-        if (!common.stats_interval.empty())
-            interval = std::chrono::nanoseconds(*parse_duration(common.stats_interval));
-        const bool progress = common.progress == "always" || (common.progress == "auto" && isatty(STDERR_FILENO));
-        StatsReporter reporter(diagnostics.tool(), common.stats, interval, progress);
-        replay::Replayer replayer(options_, out, [&out] { out.flush(); }, diagnostics, counters, reporter);
+        StatsReporter reporter = make_stats_reporter(diagnostics.tool(), common);
+        reporter.on_refresh([&out](Counters& c) {
+            c.watermark = out.last_watermark();
+            c.blocked_out_ns = out.blocked_ns();
+        });
+        replay::Replayer replayer(
+            options_, out, [&out] { out.flush(); }, diagnostics, counters, reporter);
         try {
             replayer.run();
             out.close();
         } catch (const BrokenPipe&) {
+            reporter.finish_metrics(counters);
             return exit_code::ok; // the reader left (`| head`)
         }
         counters.errors = diagnostics.errors();
@@ -115,6 +129,8 @@ class ReplayCommand final : public Command {
 
 } // namespace
 
-std::unique_ptr<Command> make_replay_command() { return std::make_unique<ReplayCommand>(); }
+std::unique_ptr<Command> make_replay_command() {
+    return std::make_unique<ReplayCommand>();
+}
 
 } // namespace cep::cli

@@ -556,8 +556,8 @@ struct Replayer::Impl {
     }
 
     void run() {
-        if (track_boundary || std::any_of(options.inputs.begin(), options.inputs.end(), io::is_kafka_spec))
-            io::install_stop_handlers();
+        // SIGINT/SIGTERM end the replay as the end of the archive would (cep(7), SIGNALS).
+        io::install_stop_handlers();
         list_inputs();
         merge();
         release(max_timestamp);
