@@ -240,6 +240,17 @@ std::vector<std::string> with_rule(const std::vector<std::string>& lines, const 
     return out;
 }
 
+/// A snapshot after every `step`-th record: each split run must write what one run writes.
+void check_every_split(const char* rules, const std::vector<std::string>& lines, const Result& whole,
+                       std::size_t step) {
+    for (std::size_t split = 0; split <= lines.size(); split += step) {
+        CAPTURE(split);
+        const Result parts = run_split(rules, rules, lines, split);
+        REQUIRE(parts.matches == whole.matches);
+        REQUIRE(parts.timeouts == whole.timeouts);
+    }
+}
+
 } // namespace
 
 TEST_CASE("sequence snapshot: a run split at any record writes what one run writes") {
@@ -253,12 +264,7 @@ TEST_CASE("sequence snapshot: a run split at any record writes what one run writ
     }
     CHECK(!with_rule(whole.timeouts, "veteran_dungeon").empty());
     CHECK(!with_rule(whole.timeouts, "spender").empty());
-    for (std::size_t split = 0; split <= lines.size(); split += 7) {
-        CAPTURE(split);
-        const Result parts = run_split(all_rules, all_rules, lines, split);
-        REQUIRE(parts.matches == whole.matches);
-        REQUIRE(parts.timeouts == whole.timeouts);
-    }
+    check_every_split(all_rules, lines, whole, 7);
 }
 
 TEST_CASE("sequence snapshot: records held by their time only") {
@@ -272,12 +278,7 @@ TEST_CASE("sequence snapshot: records held by their time only") {
     const Result whole = run_whole(literal_rules, lines);
     CHECK(!with_rule(whole.matches, "veteran_dungeon").empty());
     CHECK(!with_rule(whole.timeouts, "veteran_dungeon").empty());
-    for (std::size_t split = 0; split <= lines.size(); split += 11) {
-        CAPTURE(split);
-        const Result parts = run_split(literal_rules, literal_rules, lines, split);
-        REQUIRE(parts.matches == whole.matches);
-        REQUIRE(parts.timeouts == whole.timeouts);
-    }
+    check_every_split(literal_rules, lines, whole, 11);
 }
 
 TEST_CASE("sequence snapshot: restored into edited rules, as a reload") {
