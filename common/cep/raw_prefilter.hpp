@@ -101,18 +101,51 @@ class RawPrefilter {
         return std::memchr(text.data(), '\\', text.size()) != nullptr;
     }
 
+    /// !may_match(text) && outlined(text), with the backslash and NUL tests in one pass: the
+    /// lines that are dropped (or read for their time only) without being parsed.
+    bool rules_out(std::string_view text) const {
+        for (const auto& needles : alternatives_) {
+            bool all = true;
+            for (const auto& needle : needles)
+                if (!needle.found_in(text)) {
+                    all = false;
+                    break;
+                }
+            if (all) return false;
+        }
+        return braced(text) && !has_backslash_or_nul(text) &&
+               simdjson::validate_utf8(text.data(), text.size());
+    }
+
     /// What a line that cannot match must show to be dropped without parsing: the outline of
     /// one JSON object (`{` first and `}` last, blanks aside), valid UTF-8 and no NUL byte.
     /// A line without it is parsed, so that its error is reported. Both scans are SIMD.
     static bool outlined(std::string_view text) {
-        const std::size_t first = text.find_first_not_of(" \t");
-        const std::size_t last = text.find_last_not_of(" \t");
-        return first != std::string_view::npos && text[first] == '{' && text[last] == '}' &&
-               std::memchr(text.data(), '\0', text.size()) == nullptr &&
+        return braced(text) && std::memchr(text.data(), '\0', text.size()) == nullptr &&
                simdjson::validate_utf8(text.data(), text.size());
     }
 
   private:
+    /// `{` first and `}` last, blanks aside.
+    static bool braced(std::string_view text) {
+        const std::size_t first = text.find_first_not_of(" \t");
+        const std::size_t last = text.find_last_not_of(" \t");
+        return first != std::string_view::npos && text[first] == '{' && text[last] == '}';
+    }
+    static bool has_backslash_or_nul(std::string_view text) {
+        std::size_t i = 0;
+#if defined(__SSE2__)
+        const __m128i backslash = _mm_set1_epi8('\\'), nul = _mm_setzero_si128();
+        for (; i + 16 <= text.size(); i += 16) {
+            const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+            if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, backslash), _mm_cmpeq_epi8(x, nul))) != 0)
+                return true;
+        }
+#endif
+        for (; i < text.size(); ++i)
+            if (text[i] == '\\' || text[i] == '\0') return true;
+        return false;
+    }
     static std::vector<Needle> make(std::vector<std::string> texts) {
         std::vector<Needle> needles;
         for (auto& text : texts)

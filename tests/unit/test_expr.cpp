@@ -770,3 +770,17 @@ TEST_CASE("raw prefilter: any of several conditions' needles") {
     CHECK_FALSE(prefilter.may_match(R"({"event":"move"})"));
     CHECK(prefilter.may_match(R"({"event":"mov\u0065"})")); // an escape may spell anything
 }
+
+TEST_CASE("raw prefilter: rules_out is !may_match && outlined, in one pass") {
+    const cep::RawPrefilter prefilter({R"("level_up")"});
+    const std::string long_tail(40, 'x'); // past one 16-byte step
+    for (const std::string line :
+         {std::string(R"({"event":"kill"})"), std::string(R"({"event":"level_up"})"),
+          std::string(R"({"event":"ki\u006cl"})"), R"({"event":"kill","pad":")" + long_tail + R"(\n"})",
+          std::string("{\"a\":\"\0\"}", 9), "{\"pad\":\"" + long_tail + std::string("\0\"}", 3),
+          std::string(R"({"event":"kill")"), std::string("{\"a\":\"\xff\"}"), std::string(" {} ")}) {
+        CAPTURE(line);
+        CHECK(prefilter.rules_out(line) == (!prefilter.may_match(line) && cep::RawPrefilter::outlined(line)));
+    }
+    CHECK(prefilter.rules_out(R"({"event":"kill"})"));
+}

@@ -333,7 +333,7 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                     [&](std::string_view text, const Origin& origin, std::optional<Timestamp> source_time) {
                         if (time_filter) {
                             if (!is_control(text) && text.size() <= common.max_line_bytes &&
-                                !time_filter->may_match(text) && RawPrefilter::outlined(text) &&
+                                time_filter->rules_out(text) &&
                                 op->push_time_only(text, origin, source_time, out)) {
                                 ++counters.records_in;
                                 return;
@@ -345,7 +345,7 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                         // dropped before simdjson sees it; the others are copied together and
                         // parsed below, in one pass.
                         if (!is_control(text) && text.size() <= common.max_line_bytes &&
-                            !prefilter->may_match(text) && RawPrefilter::outlined(text)) {
+                            prefilter->rules_out(text)) {
                             ++counters.records_in;
                             return;
                         }
