@@ -89,31 +89,13 @@ class RawPrefilter {
     /// False only when no record with this text can pass: every alternative misses a needle
     /// and the text has no escapes.
     bool may_match(std::string_view text) const {
-        for (const auto& needles : alternatives_) {
-            bool all = true;
-            for (const auto& needle : needles)
-                if (!needle.found_in(text)) {
-                    all = false;
-                    break;
-                }
-            if (all) return true;
-        }
-        return std::memchr(text.data(), '\\', text.size()) != nullptr;
+        return has_all_needles_of_one(text) || std::memchr(text.data(), '\\', text.size()) != nullptr;
     }
 
     /// !may_match(text) && outlined(text), with the backslash and NUL tests in one pass: the
     /// lines that are dropped (or read for their time only) without being parsed.
     bool rules_out(std::string_view text) const {
-        for (const auto& needles : alternatives_) {
-            bool all = true;
-            for (const auto& needle : needles)
-                if (!needle.found_in(text)) {
-                    all = false;
-                    break;
-                }
-            if (all) return false;
-        }
-        return braced(text) && !has_backslash_or_nul(text) &&
+        return !has_all_needles_of_one(text) && braced(text) && !has_backslash_or_nul(text) &&
                simdjson::validate_utf8(text.data(), text.size());
     }
 
@@ -126,6 +108,14 @@ class RawPrefilter {
     }
 
   private:
+    /// Whether the text holds every needle of some alternative.
+    bool has_all_needles_of_one(std::string_view text) const {
+        return std::any_of(
+            alternatives_.begin(), alternatives_.end(), [text](const std::vector<Needle>& needles) {
+                return std::all_of(needles.begin(), needles.end(),
+                                   [text](const Needle& needle) { return needle.found_in(text); });
+            });
+    }
     /// `{` first and `}` last, blanks aside.
     static bool braced(std::string_view text) {
         const std::size_t first = text.find_first_not_of(" \t");
