@@ -111,6 +111,51 @@ const char* const edited_rules = R"(rules:
     emit: {from: "${a.level}"}
 )";
 
+/// Count and all-of rules in every form shared counting takes (it is on without --timeouts):
+/// fire every N, events written, a template reading a part's field, no window, a schedule,
+/// two parts on one condition, a rule on the same condition as another; with a sequence rule
+/// in between, so that matches of several rules of one event must keep the rule order.
+const char* const counting_rules = R"(rules:
+  - id: kills_3
+    keyed: p
+    where: 'e == "kill"'
+    count: 3
+    within: 1m
+    fire: {every: 2}
+  - id: veteran_dungeon
+    keyed: p
+    pattern: 'a: e == "level_up" && level >= 3 -> b: e == "dungeon_clear"'
+    within: 2m
+    skip: skip_past_last
+    emit: {level: "${a.level}"}
+  - id: kills_and_quests
+    keyed: p
+    within: 2m
+    all_of:
+      - {name: kills, where: 'e == "kill"', count: 2}
+      - {name: quests, where: 'e == "quest"', count: 1}
+    emit: {last_kill_level: "${kills.level}"}
+    emit_events: false
+  - id: kills_ever
+    keyed: p
+    where: 'e == "kill"'
+    count: 10
+  - id: late_buyers
+    keyed: p
+    where: 'e == "purchase"'
+    count: 2
+    within: 3m
+    active: {from: "2026-12-01T09:25:00+09:00"}
+    emit_events: false
+  - id: kill_pairs
+    keyed: p
+    within: 40s
+    all_of:
+      - {name: x, where: 'e == "kill"', count: 2}
+      - {name: y, where: 'e == "kill" || e == "quest"', count: 1}
+      - {name: z, where: 'e=="kill"', count: 1}
+)";
+
 /// Four players over ~20 minutes, out of order by up to 4 s, in RFC 3339 with a +09:00 offset
 /// so that a restored operator must write times in the input's style.
 std::vector<std::string> generated_events() {
@@ -193,8 +238,10 @@ struct Result {
     std::vector<std::string> timeouts;
 };
 
-Result run_whole(const char* rules, const std::vector<std::string>& lines) {
-    const std::string timeouts = temp_path("whole");
+/// `with_timeouts`: with a --timeouts file, so count and all-of rules count per rule; without,
+/// they count through shared logs.
+Result run_whole(const char* rules, const std::vector<std::string>& lines, bool with_timeouts = true) {
+    const std::string timeouts = with_timeouts ? temp_path("whole") : "";
     {
         Harness h(rules, timeouts);
         for (const auto& line : lines)
@@ -202,7 +249,7 @@ Result run_whole(const char* rules, const std::vector<std::string>& lines) {
         h.op().finish(h.out);
         Result r{h.out.lines, {}};
         h.out.lines.clear();
-        r.timeouts = read_lines(timeouts);
+        if (with_timeouts) r.timeouts = read_lines(timeouts);
         return r;
     }
 }
@@ -210,8 +257,9 @@ Result run_whole(const char* rules, const std::vector<std::string>& lines) {
 /// `split` records into `first_rules`, a snapshot, the rest into a fresh operator with
 /// `second_rules` restored from it.
 Result run_split(const char* first_rules, const char* second_rules, const std::vector<std::string>& lines,
-                 std::size_t split) {
-    const std::string before = temp_path("before"), after = temp_path("after");
+                 std::size_t split, bool with_timeouts = true) {
+    const std::string before = with_timeouts ? temp_path("before") : "";
+    const std::string after = with_timeouts ? temp_path("after") : "";
     Result r;
     std::stringstream state;
     {
@@ -227,6 +275,7 @@ Result run_split(const char* first_rules, const char* second_rules, const std::v
         second.push(lines[i]);
     second.op().finish(second.out);
     r.matches.insert(r.matches.end(), second.out.lines.begin(), second.out.lines.end());
+    if (!with_timeouts) return r;
     r.timeouts = read_lines(before);
     const auto later = read_lines(after);
     r.timeouts.insert(r.timeouts.end(), later.begin(), later.end());
@@ -242,10 +291,10 @@ std::vector<std::string> with_rule(const std::vector<std::string>& lines, const 
 
 /// A snapshot after every `step`-th record: each split run must write what one run writes.
 void check_every_split(const char* rules, const std::vector<std::string>& lines, const Result& whole,
-                       std::size_t step) {
+                       std::size_t step, bool with_timeouts = true) {
     for (std::size_t split = 0; split <= lines.size(); split += step) {
         CAPTURE(split);
-        const Result parts = run_split(rules, rules, lines, split);
+        const Result parts = run_split(rules, rules, lines, split, with_timeouts);
         REQUIRE(parts.matches == whole.matches);
         REQUIRE(parts.timeouts == whole.timeouts);
     }
@@ -301,6 +350,52 @@ TEST_CASE("sequence snapshot: restored into edited rules, as a reload") {
         // The removed rule matched only before the split.
         CHECK(with_rule(parts.matches, "spender").size() < with_rule(original.matches, "spender").size());
     }
+}
+
+TEST_CASE("shared counting: the matches of per-rule counting, split at any record too") {
+    const auto lines = generated_events();
+    const Result per_rule = run_whole(counting_rules, lines, true);
+    const Result shared = run_whole(counting_rules, lines, false);
+    for (const char* id :
+         {"kills_3", "veteran_dungeon", "kills_and_quests", "kills_ever", "late_buyers", "kill_pairs"}) {
+        CAPTURE(id);
+        CHECK(!with_rule(per_rule.matches, id).empty());
+    }
+    // The schedule holds: no purchase before 09:25 counts, so the first match ends after it.
+    const auto late = with_rule(per_rule.matches, "late_buyers");
+    REQUIRE(!late.empty());
+    CHECK(late.front().find("\"match_start\":\"2026-12-01T09:2") != std::string::npos);
+    REQUIRE(shared.matches == per_rule.matches);
+    check_every_split(counting_rules, lines, shared, 13, false);
+    // The same for the other rule sets, and for a snapshot restored into edited rules.
+    CHECK(run_whole(all_rules, lines, false).matches == run_whole(all_rules, lines, true).matches);
+    const Result edited = run_whole(edited_rules, lines, false);
+    CHECK(edited.matches == run_whole(edited_rules, lines, true).matches);
+    for (std::size_t split : {std::size_t{50}, std::size_t{201}, std::size_t{333}}) {
+        CAPTURE(split);
+        const Result parts = run_split(all_rules, edited_rules, lines, split, false);
+        const Result per_rule_parts = run_split(all_rules, edited_rules, lines, split, true);
+        CHECK(parts.matches == per_rule_parts.matches);
+        CHECK(with_rule(parts.matches, "veteran_dungeon") == with_rule(edited.matches, "veteran_dungeon"));
+    }
+}
+
+TEST_CASE("shared counting: a snapshot restores only into the same way of counting") {
+    const auto lines = generated_events();
+    Harness shared(counting_rules, "");
+    for (std::size_t i = 0; i < 100; ++i)
+        shared.push(lines[i]);
+    std::stringstream state;
+    shared.op().snapshot(state);
+    const std::string timeouts = temp_path("refused");
+    {
+        Harness per_rule(counting_rules, timeouts);
+        CHECK_THROWS_WITH_AS(per_rule.op().restore(state),
+                             "the sequence snapshot counts through shared logs (taken without --timeouts and "
+                             "--explain): restore it without them",
+                             cep::RuntimeError);
+    }
+    std::remove(timeouts.c_str());
 }
 
 TEST_CASE("sequence snapshot: refused when it is not one, or cut short") {

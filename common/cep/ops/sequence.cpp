@@ -56,6 +56,9 @@ Sequence::Sequence(SequenceOptions options, Schema& schema)
     engine_->set_topic_filter(options_.topic_filter);
     engine_->set_key_ttl(options_.key_ttl);
     engine_->set_max_partials(options_.max_partials);
+    // Count and all-of rules share one log per condition and key, unless their partial
+    // matches must time out with a record (--timeouts) or be traced (--explain).
+    engine_->set_shared_counting(options_.timeouts.empty() && !options_.explain);
     if (const auto key = leading_key(times_.path_text()); key && !times_.from_source()) leading_key_ = *key;
     build_time_only();
     if (!options_.timeouts.empty()) timeouts_ = io::open_sink(options_.timeouts);

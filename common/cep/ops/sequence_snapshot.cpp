@@ -16,7 +16,7 @@
 namespace cep::ops {
 namespace {
 
-constexpr std::string_view snapshot_magic = "cep-sequence/1\n";
+constexpr std::string_view snapshot_magic = "cep-sequence/2\n";
 
 } // namespace
 

@@ -118,6 +118,7 @@ class Engine::Table {
 
 Engine::Engine(Program& program, const TimeExtractor& times) : program_(&program), times_(times) {
     reset_tables();
+    plan_shared_counting();
 }
 
 void Engine::reset_tables() {
@@ -149,8 +150,7 @@ int Engine::topic_of(const Record& record) {
     return last_topic_;
 }
 
-std::uint32_t Engine::current_event(const CompiledRule& rule) {
-    const bool raw = rule.spec.emit_events;
+std::uint32_t Engine::current_event(bool raw) {
     if (current_.stored == none) {
         current_.stored =
             events_.add(*current_.record, current_.time, current_.seq, program_->captures.slots(), raw);
@@ -171,7 +171,7 @@ bool Engine::any_holds(const std::vector<std::uint32_t>& conditions, const Recor
 
 bool Engine::is_empty(const RuleState& state) const {
     return state.runs.empty() && state.completed.empty() && state.items.empty() && !state.done &&
-           state.matches % program_->rules[state.rule].spec.fire.every == 0;
+           state.counted_up_to == 0 && state.matches % program_->rules[state.rule].spec.fire.every == 0;
 }
 
 RuleState* Engine::find_rule(KeyState& key, std::uint32_t rule) {
@@ -218,6 +218,7 @@ void Engine::erase_key(std::uint32_t index) {
     ks.live = false;
     ++ks.generation;
     ks.rules.clear();
+    release_logs(ks);
     free_keys_.push_back(index);
     --live_keys_;
 }
@@ -593,14 +594,6 @@ void Engine::count_match(KeyState& key, RuleState& state, const CompiledRule& ru
 
 // ---- time ----
 
-namespace {
-Timestamp saturating_add(Timestamp t, Duration d) {
-    Timestamp out;
-    if (__builtin_add_overflow(t, d, &out)) return max_timestamp;
-    return out;
-}
-} // namespace
-
 Timestamp Engine::deadline(const RuleState& state, const CompiledRule& rule) const {
     if (rule.within == 0 || state.done) return max_timestamp;
     Timestamp earliest = max_timestamp;
@@ -666,6 +659,10 @@ void Engine::fire_timers(Timestamp watermark, const Outputs& out) {
         timers_.pop_back();
         KeyState& key = key_states_[timer.key];
         if (!key.live || key.generation != timer.generation) continue;
+        if (timer.rule == sweep_timer) {
+            if (key.sweep_at == timer.at) sweep_logs(timer.key, watermark);
+            continue;
+        }
         RuleState* state = find_rule(key, timer.rule);
         if (state == nullptr || state->timer != timer.at) continue;
         state->timer = max_timestamp;
@@ -684,13 +681,15 @@ void Engine::fire_timers(Timestamp watermark, const Outputs& out) {
         register_timer(key, timer.key, *state);
         // A key left with nothing goes. An empty state among others stays until the key's next
         // event compacts them: erasing it here would move the others once per timer.
-        if (is_empty(*state) && std::all_of(key.rules.begin(), key.rules.end(),
-                                            [this](const RuleState& s) { return is_empty(s); }))
+        if (is_empty(*state) && key.logs.empty() &&
+            std::all_of(key.rules.begin(), key.rules.end(),
+                        [this](const RuleState& s) { return is_empty(s); }))
             erase_key(timer.key);
     }
 }
 
 void Engine::advance(Timestamp watermark, const Outputs& out) {
+    now_ = std::max(now_, watermark);
     fire_timers(watermark, out);
     expire_keys(watermark);
 }
@@ -723,6 +722,9 @@ std::size_t Engine::memory() const {
         for (const RuleState& s : ks.rules)
             bytes += (s.runs.capacity() + s.completed.capacity()) * sizeof(Run) +
                      s.items.capacity() * sizeof(Item);
+        bytes += ks.logs.capacity() * sizeof(ConditionLog);
+        for (const ConditionLog& log : ks.logs)
+            bytes += log.entries.capacity() * sizeof(LogEntry);
     }
     return bytes;
 }
@@ -739,6 +741,7 @@ void Engine::step(KeyState& key, RuleState& state, bool triggered, const Outputs
 }
 
 void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
+    now_ = std::max(now_, time);
     fire_timers(time, out);
     expire_keys(time);
     current_ = {&record, time, ++seq_, topic_of(record), none};
@@ -785,7 +788,12 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
         // New states go at the end, then one merge keeps the rule order: inserting each in
         // place would move the key's other states once per new one.
         const std::size_t had = ks->rules.size();
+        shared_checks_.clear();
         for (std::uint32_t r : group_rules_) {
+            if (shared(r)) { // no state until it matches: its events are in the key's logs
+                shared_checks_.push_back(r);
+                continue;
+            }
             const auto end = ks->rules.begin() + static_cast<std::ptrdiff_t>(had);
             auto it = std::lower_bound(ks->rules.begin(), end, r,
                                        [](const RuleState& s, std::uint32_t rule) { return s.rule < rule; });
@@ -800,9 +808,33 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
                                ks->rules.end(),
                                [](const RuleState& a, const RuleState& b) { return a.rule < b.rule; });
         if (tracing_) trace_not_started(g, ks);
+        if (!shared_checks_.empty()) log_event(*ks, index, g);
+        // Shared rules this event may complete are checked in rule order among the others,
+        // so that matches come out in the same order as with per-rule state.
+        added_states_.clear();
+        std::size_t next_check = 0;
+        const auto check_fresh_until = [&](std::uint32_t rule) {
+            for (; next_check < shared_checks_.size() && shared_checks_[next_check] < rule; ++next_check) {
+                RuleState fresh;
+                fresh.rule = shared_checks_[next_check];
+                check_shared(*ks, fresh, program_->rules[fresh.rule], out);
+                if (!shared_state_empty(*ks, fresh)) added_states_.push_back(std::move(fresh));
+            }
+        };
         std::size_t kept = 0;
         for (std::size_t i = 0; i < ks->rules.size(); ++i) {
             RuleState& state = ks->rules[i];
+            check_fresh_until(state.rule);
+            if (shared(state.rule)) {
+                if (next_check < shared_checks_.size() && shared_checks_[next_check] == state.rule) {
+                    ++next_check;
+                    check_shared(*ks, state, program_->rules[state.rule], out);
+                }
+                if (shared_state_empty(*ks, state)) continue;
+                if (kept != i) ks->rules[kept] = std::move(state);
+                ++kept;
+                continue;
+            }
             const CompiledRule& rule = program_->rules[state.rule];
             const bool triggered = std::binary_search(group_rules_.begin(), group_rules_.end(), state.rule);
             // An event none of the rule's conditions accepts leaves a relaxed rule's state as is.
@@ -818,8 +850,16 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
             if (kept != i) ks->rules[kept] = std::move(state);
             ++kept;
         }
+        check_fresh_until(none);
         ks->rules.resize(kept);
-        if (ks->rules.empty()) erase_key(index);
+        if (!added_states_.empty()) {
+            const auto middle = static_cast<std::ptrdiff_t>(ks->rules.size());
+            for (RuleState& state : added_states_)
+                ks->rules.push_back(std::move(state));
+            std::inplace_merge(ks->rules.begin(), ks->rules.begin() + middle, ks->rules.end(),
+                               [](const RuleState& a, const RuleState& b) { return a.rule < b.rule; });
+        }
+        if (ks->rules.empty() && ks->logs.empty()) erase_key(index);
         tracing_ = false;
     }
     // Unpinned: an event no rule kept is forgotten now.
@@ -828,7 +868,7 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
 }
 
 std::uint64_t Engine::partial_matches() const {
-    std::uint64_t n = 0;
+    std::uint64_t n = shared_conds_.empty() ? 0 : shared_partial_matches();
     for (const KeyState& ks : key_states_) {
         if (!ks.live) continue;
         for (const RuleState& s : ks.rules)
@@ -840,6 +880,21 @@ std::uint64_t Engine::partial_matches() const {
 // ---- reload ----
 
 void Engine::rebind(Program& next, const std::vector<std::uint32_t>& old_to_new) {
+    // Shared counting: logs are known by their conditions' text, and a rule the reload adds or
+    // resets must not count what its logs held before (it starts empty).
+    std::vector<std::string> old_texts;
+    for (const SharedCondition& c : shared_conds_)
+        old_texts.push_back(program_->conditions.text(c.id));
+    std::vector<std::string> old_group_paths;
+    for (const KeyGroup& g : program_->key_groups)
+        old_group_paths.push_back(g.paths);
+    const std::vector<std::uint64_t> old_since = shared_since_;
+    program_ = &next;
+    shared_since_.assign(next.rules.size(), seq_);
+    for (std::size_t r = 0; r < old_to_new.size(); ++r)
+        if (old_to_new[r] != none && r < old_since.size()) shared_since_[old_to_new[r]] = old_since[r];
+    plan_shared_counting();
+    remap_logs(old_texts, old_group_paths);
     std::vector<std::unique_ptr<Table>> tables;
     for (std::size_t i = 0; i < next.key_groups.size(); ++i)
         tables.push_back(std::make_unique<Table>());
@@ -858,7 +913,12 @@ void Engine::rebind(Program& next, const std::vector<std::uint32_t>& old_to_new)
             kept.push_back(std::move(state));
         }
         ks.rules.clear();
-        if (kept.empty()) {
+        std::uint32_t group = none;
+        if (!kept.empty())
+            group = next.rules[kept.front().rule].key_group;
+        else if (!ks.logs.empty())
+            group = ks.group; // remap_logs moved it to the new rules' group
+        if (group == none) {
             ks.live = false;
             ++ks.generation;
             free_keys_.push_back(index);
@@ -869,11 +929,10 @@ void Engine::rebind(Program& next, const std::vector<std::uint32_t>& old_to_new)
         std::sort(kept.begin(), kept.end(),
                   [](const RuleState& a, const RuleState& b) { return a.rule < b.rule; });
         ks.rules = std::move(kept);
-        ks.group = next.rules[ks.rules.front().rule].key_group;
+        ks.group = group;
         ++ks.generation; // timers of the old program are void
         tables[ks.group]->insert(ks.hash, index);
     }
-    program_ = &next;
     tables_ = std::move(tables);
     timers_.clear();
     for (std::uint32_t index = 0; index < key_states_.size(); ++index) {
@@ -881,6 +940,8 @@ void Engine::rebind(Program& next, const std::vector<std::uint32_t>& old_to_new)
         if (!ks.live) continue;
         for (RuleState& state : ks.rules)
             register_timer(ks, index, state);
+        ks.sweep_at = max_timestamp;
+        arm_sweep(ks, index);
     }
 }
 
@@ -888,6 +949,7 @@ void Engine::rebind(Program& next, const std::vector<std::uint32_t>& old_to_new)
 
 void Engine::set_explain(std::string key, std::function<void(std::string_view)> write) {
     explain_ = Explain{std::move(key), std::move(write)};
+    plan_shared_counting(); // the trace shows per-rule counting
 }
 
 bool Engine::explains(const Record& record) {

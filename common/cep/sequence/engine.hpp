@@ -32,6 +32,12 @@ namespace cep::sequence {
 
 constexpr std::uint32_t none = 0xffffffffU;
 
+inline Timestamp saturating_add(Timestamp t, Duration d) {
+    Timestamp out;
+    if (__builtin_add_overflow(t, d, &out)) return max_timestamp;
+    return out;
+}
+
 /// Events that some partial match holds: raw bytes (when output needs them) and the captured
 /// fields that later conditions and templates read. Slots are reused, so steady state does not
 /// allocate.
@@ -126,6 +132,31 @@ struct RuleState {
     std::vector<Item> items;
     std::uint64_t seen = 0; ///< events seen, for count windows
     Timestamp timer = max_timestamp;
+    /// Shared counting (see ConditionLog): the events up to this sequence number were used by
+    /// a match, so counting starts after it.
+    std::uint64_t counted_up_to = 0;
+};
+
+/// An event of a key that satisfied a shared counting condition.
+struct LogEntry {
+    Timestamp time;
+    std::uint64_t seq;
+    std::uint32_t event; ///< in the EventStore, or none when no rule reads the events
+};
+
+/// Shared counting: the events of one key that satisfied one part condition of count and all-of
+/// rules, oldest first, kept while some rule may still count them. Every rule with a part on
+/// the condition reads the same log, so an event is stored once per condition rather than once
+/// per rule, and a rule holds state for a key only once it has matched (its fire mark and the
+/// point where counting starts over).
+struct ConditionLog {
+    std::uint32_t cond = 0; ///< index into the engine's shared conditions
+    std::uint32_t head = 0; ///< entries before it are gone (compacted now and then)
+    std::vector<LogEntry> entries;
+
+    std::size_t size() const { return entries.size() - head; }
+    const LogEntry& from_back(std::size_t n) const { return entries[entries.size() - n]; } ///< 1: newest
+    const LogEntry& front() const { return entries[head]; }
 };
 
 struct KeyState {
@@ -136,7 +167,9 @@ struct KeyState {
     std::uint32_t generation = 0;
     bool live = false;
     Timestamp last_time = min_timestamp;
-    std::vector<RuleState> rules; ///< sorted by rule index
+    std::vector<RuleState> rules;       ///< sorted by rule index
+    std::vector<ConditionLog> logs;     ///< shared counting, one per condition with entries
+    Timestamp sweep_at = max_timestamp; ///< when expired log entries are next dropped
 };
 
 /// Where the engine writes: matches to the main output, timed-out partial matches to
@@ -160,7 +193,17 @@ class Engine {
 
     /// Records from more than one input: a rule with a topic sees only the records of the
     /// input whose name stem is that topic.
-    void set_topic_filter(bool on) { topic_filter_ = on; }
+    void set_topic_filter(bool on) {
+        topic_filter_ = on;
+        plan_shared_counting();
+    }
+    /// Shared counting for count and all-of rules (see ConditionLog): much less state and work
+    /// per event when many rules count the same conditions. Their partial matches then time out
+    /// without a record, so the operator turns it on only without --timeouts and --explain.
+    void set_shared_counting(bool on) {
+        shared_on_ = on;
+        plan_shared_counting();
+    }
 
     /// Processes one record, in event-time order: fires timeouts due at `time`, then matches.
     void process(const Record& record, Timestamp time, const Outputs& out);
@@ -228,13 +271,40 @@ class Engine {
     void trace_not_started(std::uint32_t group, const KeyState* key);
     void trace_state(const RuleState& state, const char* prefix);
     int topic_of(const Record& record);
-    std::uint32_t current_event(const CompiledRule& rule);
+    /// The current record as a stored event (with its bytes when `raw`), stored on first use.
+    std::uint32_t current_event(bool raw);
+    std::uint32_t current_event(const CompiledRule& rule) { return current_event(rule.spec.emit_events); }
 
     void step(KeyState& key, RuleState& state, bool triggered, const Outputs& out);
     void step_sequence(KeyState& key, RuleState& state, const CompiledRule& rule, bool triggered,
                        const Outputs& out);
     void step_counting(KeyState& key, RuleState& state, const CompiledRule& rule, const Outputs& out);
     void advance_state(KeyState& key, RuleState& state, Timestamp watermark, const Outputs& out);
+
+    // ---- shared counting (shared_counting.cpp) ----
+    /// Which rules count through shared logs, and the logs' conditions and retention.
+    void plan_shared_counting();
+    bool shared(std::uint32_t rule) const { return rule < shared_rule_.size() && shared_rule_[rule]; }
+    /// Adds the current event to the key's logs of the shared conditions that hold for it.
+    void log_event(KeyState& key, std::uint32_t key_index, std::uint32_t group);
+    ConditionLog* find_log(KeyState& key, std::uint32_t cond);
+    /// Whether the rule's parts have their counts in the key's logs now; writes the match.
+    void check_shared(KeyState& key, RuleState& state, const CompiledRule& rule, const Outputs& out);
+    /// A shared rule's state that remembers nothing the logs do not.
+    bool shared_state_empty(KeyState& key, RuleState& state);
+    void drop_log_front(ConditionLog& log);
+    /// Drops log entries no rule can count at `now` any more.
+    void trim_log(ConditionLog& log, Timestamp now);
+    void release_logs(KeyState& key);
+    /// The sweep timer of a key: drops expired log entries so idle keys give their memory back.
+    void sweep_logs(std::uint32_t key_index, Timestamp watermark);
+    void arm_sweep(KeyState& key, std::uint32_t key_index);
+    std::uint64_t shared_partial_matches() const;
+    /// Rebind/restore: logs follow their conditions by text (`old_texts`, per shared condition of
+    /// the previous rules) and keys their group by key paths (`old_group_paths`); logs no rule
+    /// of the key's paths counts any more are dropped.
+    void remap_logs(const std::vector<std::string>& old_texts,
+                    const std::vector<std::string>& old_group_paths);
 
     bool eval(const CompiledRule& rule, CondId cond, const Run& run);
     bool stage_holds(const CompiledRule& rule, std::uint16_t stage, const Run& run);
@@ -268,7 +338,8 @@ class Engine {
     void expire_keys(Timestamp now);
     /// Whether one of the shared conditions holds for the record (results cached per event).
     bool any_holds(const std::vector<std::uint32_t>& conditions, const Record& record);
-    /// Nothing to remember: no partial match, counted event, fire mark or every-N count.
+    /// Nothing to remember: no partial match, counted event, fire mark, every-N count or point
+    /// where shared counting starts over.
     bool is_empty(const RuleState& state) const;
 
     std::uint32_t find_or_add_key(std::uint32_t group, std::string_view key, const Record& record,
@@ -311,6 +382,31 @@ class Engine {
         return a.rule > b.rule;
     }
     std::vector<Timer> timers_;
+    /// Timer::rule of a key's log sweep.
+    static constexpr std::uint32_t sweep_timer = none - 1;
+
+    // Shared counting: per rule, whether it counts through logs, and the point before which it
+    // does not count (a rule added or reset by a reload starts empty); the shared conditions.
+    struct SharedCondition {
+        std::uint32_t id = 0;         ///< ConditionTable id
+        std::uint64_t keep_count = 0; ///< the largest count a rule needs of it
+        Duration keep_for = 0;        ///< the longest `within` of its rules
+        bool timeless = false;        ///< a rule without `within` counts it
+        bool store_events = false;    ///< some rule writes or reads the events
+        bool raw = false;             ///< some rule writes the events' bytes
+        std::vector<std::uint32_t> rules;
+    };
+    bool shared_on_ = false;
+    std::vector<std::uint8_t> shared_rule_;
+    std::vector<std::uint64_t> shared_since_;
+    std::vector<SharedCondition> shared_conds_;
+    std::vector<std::uint32_t> shared_cond_of_; ///< ConditionTable id -> shared condition, or none
+    std::vector<std::vector<std::uint32_t>> group_shared_conds_; ///< per key group
+    std::vector<std::uint32_t> shared_checks_;
+    std::vector<RuleState> added_states_;
+    mutable std::vector<std::uint32_t> rule_marks_;
+    Duration sweep_gap_ = 0;
+    Timestamp now_ = min_timestamp; ///< the latest event time processed
 
     // Scratch, reused across events.
     std::string key_buffer_;

@@ -40,6 +40,7 @@ std::uint32_t ConditionTable::add(expr::Expression expression) {
     if (it != by_text_.end()) return it->second;
     const auto id = static_cast<std::uint32_t>(expressions_.size());
     expressions_.push_back(std::move(expression));
+    texts_.push_back(key);
     generations_.push_back(0);
     results_.push_back(0);
     by_text_.emplace(std::move(key), id);

@@ -39,6 +39,14 @@ class ConditionTable {
         return result;
     }
     const expr::Expression& expression(std::uint32_t id) const { return expressions_[id]; }
+    /// The canonical text of condition `id` (what a reloaded program knows it by).
+    const std::string& text(std::uint32_t id) const { return texts_[id]; }
+    /// The id of the condition with canonical text `text`, if there is one.
+    std::optional<std::uint32_t> find(const std::string& text) const {
+        const auto it = by_text_.find(text);
+        if (it == by_text_.end()) return std::nullopt;
+        return it->second;
+    }
     std::size_t size() const { return expressions_.size(); }
 
     /// Whitespace outside string literals removed: `a==1` and `a == 1` are one condition.
@@ -46,6 +54,7 @@ class ConditionTable {
 
   private:
     std::vector<expr::Expression> expressions_;
+    std::vector<std::string> texts_;
     std::unordered_map<std::string, std::uint32_t> by_text_;
     std::vector<std::uint32_t> generations_;
     std::vector<std::uint8_t> results_;

@@ -170,6 +170,19 @@ void EventStore::remap_captures(const std::vector<std::uint32_t>& capture_from) 
 }
 
 void Engine::snapshot(agg::ByteWriter& out) const {
+    // Shared counting: whether it is on, its conditions by text and the key groups by paths
+    // (so a restore under other rules can find them), and where each rule starts counting.
+    out.u8(shared_on_ && !explain_ ? 1 : 0);
+    out.varint(shared_conds_.size());
+    for (const SharedCondition& c : shared_conds_)
+        out.bytes(program_->conditions.text(c.id));
+    out.varint(program_->key_groups.size());
+    for (const KeyGroup& g : program_->key_groups)
+        out.bytes(g.paths);
+    out.varint(shared_since_.size());
+    for (const std::uint64_t since : shared_since_)
+        out.varint(since);
+    out.svarint(now_);
     out.varint(seq_);
     out.varint(expired_keys_);
     out.svarint(next_sweep_);
@@ -198,6 +211,18 @@ void Engine::snapshot(agg::ByteWriter& out) const {
         out.bytes(ks.key_json);
         out.u64(ks.hash);
         out.svarint(ks.last_time);
+        out.varint(ks.group);
+        out.svarint(ks.sweep_at);
+        out.varint(ks.logs.size());
+        for (const ConditionLog& log : ks.logs) {
+            out.varint(log.cond);
+            out.varint(log.size());
+            for (std::size_t i = log.head; i < log.entries.size(); ++i) {
+                out.svarint(log.entries[i].time);
+                out.varint(log.entries[i].seq);
+                out.varint(log.entries[i].event);
+            }
+        }
         out.varint(ks.rules.size());
         for (const RuleState& state : ks.rules) {
             out.varint(state.rule);
@@ -205,6 +230,7 @@ void Engine::snapshot(agg::ByteWriter& out) const {
             out.varint(state.matches);
             out.varint(state.seen);
             out.svarint(state.timer);
+            out.varint(state.counted_up_to);
             write_runs(out, state.runs);
             write_runs(out, state.completed);
             out.varint(state.items.size());
@@ -233,7 +259,30 @@ void Engine::snapshot(agg::ByteWriter& out) const {
 
 void Engine::restore(agg::ByteReader& in, const std::vector<std::uint32_t>& old_to_new,
                      const std::vector<std::uint32_t>& capture_from) {
+    const bool shared = in.u8() != 0;
+    if (shared != (shared_on_ && !explain_))
+        throw RuntimeError(shared
+                               ? "the sequence snapshot counts through shared logs (taken without --timeouts "
+                                 "and --explain): restore it without them"
+                               : "the sequence snapshot counts per rule (taken with --timeouts or "
+                                 "--explain): restore it with them");
+    std::vector<std::string> old_texts(in.count(1));
+    for (std::string& text : old_texts)
+        text.assign(in.bytes());
+    std::vector<std::string> old_group_paths(in.count(1));
+    for (std::string& paths : old_group_paths)
+        paths.assign(in.bytes());
+    std::vector<std::uint64_t> old_since(in.count(1));
+    for (std::uint64_t& since : old_since)
+        since = in.varint();
+    if (old_since.size() != old_to_new.size()) throw RuntimeError("corrupt sequence snapshot: rule count");
+    now_ = in.svarint();
     seq_ = in.varint();
+    // A rule the snapshot did not have (or had otherwise) starts counting now.
+    shared_since_.assign(program_->rules.size(), seq_);
+    for (std::size_t r = 0; r < old_to_new.size(); ++r)
+        if (old_to_new[r] != none && old_to_new[r] < shared_since_.size())
+            shared_since_[old_to_new[r]] = old_since[r];
     expired_keys_ = in.varint();
     next_sweep_ = in.svarint();
     dropped_partials_.clear();
@@ -269,6 +318,21 @@ void Engine::restore(agg::ByteReader& in, const std::vector<std::uint32_t>& old_
         ks.key_json.assign(in.bytes());
         ks.hash = in.u64();
         ks.last_time = in.svarint();
+        ks.group = read_index(in, old_group_paths.size(), "key group"); // the snapshot's, until remapped
+        ks.sweep_at = in.svarint();
+        ks.logs.resize(in.count(2));
+        for (ConditionLog& log : ks.logs) {
+            log.cond = read_index(in, old_texts.size(), "log condition");
+            log.entries.resize(in.count(3));
+            for (LogEntry& e : log.entries) {
+                e.time = in.svarint();
+                e.seq = in.varint();
+                const std::uint64_t event = in.varint();
+                if (event != none && event >= event_count)
+                    throw RuntimeError("corrupt sequence snapshot: log event");
+                e.event = static_cast<std::uint32_t>(event);
+            }
+        }
         std::vector<RuleState> states(in.count(6));
         for (RuleState& state : states) {
             const std::uint64_t rule = in.varint();
@@ -278,6 +342,7 @@ void Engine::restore(agg::ByteReader& in, const std::vector<std::uint32_t>& old_
             state.matches = in.varint();
             state.seen = in.varint();
             state.timer = in.svarint();
+            state.counted_up_to = in.varint();
             state.runs = read_runs(in, nodes_.size());
             state.completed = read_runs(in, nodes_.size());
             state.items.resize(in.count(5));
@@ -301,16 +366,26 @@ void Engine::restore(agg::ByteReader& in, const std::vector<std::uint32_t>& old_
             state.rule = rule;
         }
         std::erase_if(states, [](const RuleState& s) { return s.rule == none; });
-        if (states.empty()) {
+        std::sort(states.begin(), states.end(),
+                  [](const RuleState& a, const RuleState& b) { return a.rule < b.rule; });
+        ks.rules = std::move(states);
+    }
+    remap_logs(old_texts, old_group_paths); // moves a key with logs to its group under these rules
+    for (std::uint32_t index = 0; index < key_states_.size(); ++index) {
+        KeyState& ks = key_states_[index];
+        if (!ks.live) continue;
+        if (ks.rules.empty() && ks.logs.empty()) {
             ks.live = false;
             ++ks.generation;
             emptied.push_back(index);
             continue;
         }
-        std::sort(states.begin(), states.end(),
-                  [](const RuleState& a, const RuleState& b) { return a.rule < b.rule; });
-        ks.rules = std::move(states);
-        ks.group = program_->rules[ks.rules.front().rule].key_group;
+        if (!ks.rules.empty()) {
+            if (!ks.logs.empty() && ks.group != program_->rules[ks.rules.front().rule].key_group)
+                throw RuntimeError(
+                    "corrupt sequence snapshot: a key's logs and rules have different key paths");
+            ks.group = program_->rules[ks.rules.front().rule].key_group;
+        }
         if (std::any_of(ks.rules.begin(), ks.rules.end(),
                         [&](const RuleState& s) { return program_->rules[s.rule].key_group != ks.group; }))
             throw RuntimeError("corrupt sequence snapshot: a key's rules have different key paths");
@@ -331,6 +406,10 @@ void Engine::restore(agg::ByteReader& in, const std::vector<std::uint32_t>& old_
         t.key = read_index(in, key_states_.size(), "timer key");
         t.generation = static_cast<std::uint32_t>(in.varint());
         const std::uint64_t rule = in.varint();
+        if (rule == sweep_timer) {
+            t.rule = sweep_timer;
+            continue;
+        }
         if (rule >= old_to_new.size()) throw RuntimeError("corrupt sequence snapshot: timer rule");
         t.rule = old_to_new[rule]; // none: the rule's state is gone, and so is its timer
     }
