@@ -174,6 +174,12 @@ bool Engine::is_empty(const RuleState& state) const {
            state.counted_up_to == 0 && state.matches % program_->rules[state.rule].spec.fire.every == 0;
 }
 
+bool Engine::key_unused(const KeyState& key) const {
+    return key.logs.empty() && key.done.empty() &&
+           std::all_of(key.rules.begin(), key.rules.end(),
+                       [this](const RuleState& s) { return is_empty(s); });
+}
+
 RuleState* Engine::find_rule(KeyState& key, std::uint32_t rule) {
     auto it = std::lower_bound(key.rules.begin(), key.rules.end(), rule,
                                [](const RuleState& s, std::uint32_t r) { return s.rule < r; });
@@ -218,6 +224,7 @@ void Engine::erase_key(std::uint32_t index) {
     ks.live = false;
     ++ks.generation;
     ks.rules.clear();
+    ks.done.clear();
     release_logs(ks);
     free_keys_.push_back(index);
     --live_keys_;
@@ -678,13 +685,15 @@ void Engine::fire_timers(Timestamp watermark, const Outputs& out) {
             explain_->write(line);
         }
         tracing_ = false;
-        register_timer(key, timer.key, *state);
-        // A key left with nothing goes. An empty state among others stays until the key's next
-        // event compacts them: erasing it here would move the others once per timer.
-        if (is_empty(*state) && key.logs.empty() &&
-            std::all_of(key.rules.begin(), key.rules.end(),
-                        [this](const RuleState& s) { return is_empty(s); }))
-            erase_key(timer.key);
+        if (to_done_bit(key, *state)) {
+            key.rules.erase(key.rules.begin() + (state - key.rules.data()));
+        } else {
+            register_timer(key, timer.key, *state);
+            // An empty state among others stays until the key's next event compacts them:
+            // erasing it here would move the others once per timer.
+            if (!is_empty(*state)) continue;
+        }
+        if (key_unused(key)) erase_key(timer.key); // a key left with nothing goes
     }
 }
 
@@ -722,7 +731,7 @@ std::size_t Engine::memory() const {
         for (const RuleState& s : ks.rules)
             bytes += (s.runs.capacity() + s.completed.capacity()) * sizeof(Run) +
                      s.items.capacity() * sizeof(Item);
-        bytes += ks.logs.capacity() * sizeof(ConditionLog);
+        bytes += ks.logs.capacity() * sizeof(ConditionLog) + ks.done.capacity() * sizeof(std::uint64_t);
         for (const ConditionLog& log : ks.logs)
             bytes += log.entries.capacity() * sizeof(LogEntry);
     }
@@ -790,6 +799,7 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
         const std::size_t had = ks->rules.size();
         shared_checks_.clear();
         for (std::uint32_t r : group_rules_) {
+            if (is_done(*ks, r)) continue;
             if (shared(r)) { // no state until it matches: its events are in the key's logs
                 shared_checks_.push_back(r);
                 continue;
@@ -818,7 +828,8 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
                 RuleState fresh;
                 fresh.rule = shared_checks_[next_check];
                 check_shared(*ks, fresh, program_->rules[fresh.rule], out);
-                if (!shared_state_empty(*ks, fresh)) added_states_.push_back(std::move(fresh));
+                if (!to_done_bit(*ks, fresh) && !shared_state_empty(*ks, fresh))
+                    added_states_.push_back(std::move(fresh));
             }
         };
         std::size_t kept = 0;
@@ -830,7 +841,7 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
                     ++next_check;
                     check_shared(*ks, state, program_->rules[state.rule], out);
                 }
-                if (shared_state_empty(*ks, state)) continue;
+                if (to_done_bit(*ks, state) || shared_state_empty(*ks, state)) continue;
                 if (kept != i) ks->rules[kept] = std::move(state);
                 ++kept;
                 continue;
@@ -845,7 +856,7 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
             const std::size_t runs_before = state.runs.size();
             if (applied) step(*ks, state, triggered, out);
             if (tracing_) trace_step(state, triggered, applied, runs_before);
-            if (is_empty(state)) continue;
+            if (to_done_bit(*ks, state) || is_empty(state)) continue;
             register_timer(*ks, index, state);
             if (kept != i) ks->rules[kept] = std::move(state);
             ++kept;
@@ -859,7 +870,7 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
             std::inplace_merge(ks->rules.begin(), ks->rules.begin() + middle, ks->rules.end(),
                                [](const RuleState& a, const RuleState& b) { return a.rule < b.rule; });
         }
-        if (ks->rules.empty() && ks->logs.empty()) erase_key(index);
+        if (ks->rules.empty() && ks->logs.empty() && ks->done.empty()) erase_key(index);
         tracing_ = false;
     }
     // Unpinned: an event no rule kept is forgotten now.
@@ -913,9 +924,21 @@ void Engine::rebind(Program& next, const std::vector<std::uint32_t>& old_to_new)
             kept.push_back(std::move(state));
         }
         ks.rules.clear();
+        std::vector<std::uint64_t> done;
+        std::uint32_t a_done_rule = none;
+        for (std::uint32_t r = 0; r < old_to_new.size(); ++r) {
+            if (!is_done(ks, r) || old_to_new[r] == none) continue;
+            const std::uint32_t rule = old_to_new[r];
+            if (done.size() <= rule / 64) done.resize(rule / 64 + 1, 0);
+            done[rule / 64] |= std::uint64_t{1} << (rule % 64);
+            a_done_rule = rule;
+        }
+        ks.done = std::move(done);
         std::uint32_t group = none;
         if (!kept.empty())
             group = next.rules[kept.front().rule].key_group;
+        else if (a_done_rule != none)
+            group = next.rules[a_done_rule].key_group;
         else if (!ks.logs.empty())
             group = ks.group; // remap_logs moved it to the new rules' group
         if (group == none) {

@@ -167,8 +167,11 @@ struct KeyState {
     std::uint32_t generation = 0;
     bool live = false;
     Timestamp last_time = min_timestamp;
-    std::vector<RuleState> rules;       ///< sorted by rule index
-    std::vector<ConditionLog> logs;     ///< shared counting, one per condition with entries
+    std::vector<RuleState> rules;   ///< sorted by rule index
+    std::vector<ConditionLog> logs; ///< shared counting, one per condition with entries
+    /// A bit per rule done for this key (fire: once, and it fired): a mark, not a state that
+    /// every event of the key would walk past. (With --explain they stay states, to be shown.)
+    std::vector<std::uint64_t> done;
     Timestamp sweep_at = max_timestamp; ///< when expired log entries are next dropped
 };
 
@@ -350,6 +353,21 @@ class Engine {
     /// Adds a live key to its group's table.
     void index_key(std::uint32_t index);
     RuleState* find_rule(KeyState& key, std::uint32_t rule);
+    static bool is_done(const KeyState& key, std::uint32_t rule) {
+        return rule / 64 < key.done.size() && (key.done[rule / 64] >> (rule % 64) & 1) != 0;
+    }
+    static void mark_done(KeyState& key, std::uint32_t rule) {
+        if (key.done.size() <= rule / 64) key.done.resize(rule / 64 + 1, 0);
+        key.done[rule / 64] |= std::uint64_t{1} << (rule % 64);
+    }
+    /// A done state becomes a bit of its key (not with --explain, which shows done states).
+    bool to_done_bit(KeyState& key, const RuleState& state) {
+        if (!state.done || explain_) return false;
+        mark_done(key, state.rule);
+        return true;
+    }
+    /// The key remembers nothing: it may go.
+    bool key_unused(const KeyState& key) const;
 
     Program* program_;
     const TimeExtractor& times_;

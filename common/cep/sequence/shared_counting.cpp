@@ -203,8 +203,7 @@ void Engine::sweep_logs(std::uint32_t key_index, Timestamp watermark) {
         trim_log(log, watermark);
     std::erase_if(key.logs, [](const ConditionLog& log) { return log.size() == 0; });
     std::erase_if(key.rules, [&](RuleState& s) { return shared(s.rule) && shared_state_empty(key, s); });
-    if (key.logs.empty() &&
-        std::all_of(key.rules.begin(), key.rules.end(), [this](const RuleState& s) { return is_empty(s); })) {
+    if (key_unused(key)) {
         erase_key(key_index);
         return;
     }
@@ -224,7 +223,7 @@ std::uint64_t Engine::shared_partial_matches() const {
             const LogEntry& newest = log.from_back(1);
             for (const std::uint32_t r : shared_conds_[log.cond].rules) {
                 const CompiledRule& rule = program_->rules[r];
-                if (rule_marks_[r] == index || rule.key_group != ks.group) continue;
+                if (rule_marks_[r] == index || rule.key_group != ks.group || is_done(ks, r)) continue;
                 const auto it =
                     std::lower_bound(ks.rules.begin(), ks.rules.end(), r,
                                      [](const RuleState& s, std::uint32_t x) { return s.rule < x; });

@@ -223,6 +223,9 @@ void Engine::snapshot(agg::ByteWriter& out) const {
                 out.varint(log.entries[i].event);
             }
         }
+        out.varint(ks.done.size());
+        for (const std::uint64_t bits : ks.done)
+            out.u64(bits);
         out.varint(ks.rules.size());
         for (const RuleState& state : ks.rules) {
             out.varint(state.rule);
@@ -333,6 +336,14 @@ void Engine::restore(agg::ByteReader& in, const std::vector<std::uint32_t>& old_
                 e.event = static_cast<std::uint32_t>(event);
             }
         }
+        std::vector<std::uint64_t> done(in.count(8));
+        for (std::uint64_t& bits : done)
+            bits = in.u64();
+        for (std::uint32_t r = 0; r < done.size() * 64; ++r) {
+            if ((done[r / 64] >> (r % 64) & 1) == 0) continue;
+            if (r >= old_to_new.size()) throw RuntimeError("corrupt sequence snapshot: done rule");
+            if (old_to_new[r] != none) mark_done(ks, old_to_new[r]);
+        }
         std::vector<RuleState> states(in.count(6));
         for (RuleState& state : states) {
             const std::uint64_t rule = in.varint();
@@ -374,11 +385,17 @@ void Engine::restore(agg::ByteReader& in, const std::vector<std::uint32_t>& old_
     for (std::uint32_t index = 0; index < key_states_.size(); ++index) {
         KeyState& ks = key_states_[index];
         if (!ks.live) continue;
-        if (ks.rules.empty() && ks.logs.empty()) {
+        if (ks.rules.empty() && ks.logs.empty() && ks.done.empty()) {
             ks.live = false;
             ++ks.generation;
             emptied.push_back(index);
             continue;
+        }
+        if (ks.rules.empty() && ks.logs.empty()) { // only done marks: the group of one of them
+            std::uint32_t r = 0;
+            while (!is_done(ks, r))
+                ++r;
+            ks.group = program_->rules[r].key_group;
         }
         if (!ks.rules.empty()) {
             if (!ks.logs.empty() && ks.group != program_->rules[ks.rules.front().rule].key_group)
