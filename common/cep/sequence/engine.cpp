@@ -205,6 +205,8 @@ std::uint32_t Engine::find_or_add_key(std::uint32_t group, std::string_view key,
     ks.group = group;
     ks.live = true;
     ks.rules.clear();
+    ks.done.clear();
+    ks.timer_at = ks.sweep_at = max_timestamp; // a reused slot's timers are void (generation)
     ks.key_json.clear();
     const KeyGroup& g = program_->key_groups[group];
     if (!g.extractor)
@@ -225,6 +227,7 @@ void Engine::erase_key(std::uint32_t index) {
     ++ks.generation;
     ks.rules.clear();
     ks.done.clear();
+    ks.timer_at = max_timestamp; // its timers are void (generation)
     release_logs(ks);
     free_keys_.push_back(index);
     --live_keys_;
@@ -614,8 +617,7 @@ void Engine::register_timer(KeyState& key, std::uint32_t key_index, RuleState& s
     const Timestamp at = deadline(state, program_->rules[state.rule]);
     if (at == max_timestamp || at >= state.timer) return;
     state.timer = at;
-    timers_.push_back({at, key_index, key.generation, state.rule});
-    std::push_heap(timers_.begin(), timers_.end(), timer_later);
+    arm_key_timer(key, key_index, at);
 }
 
 void Engine::advance_state(KeyState& key, RuleState& state, Timestamp watermark, const Outputs& out) {
@@ -670,31 +672,50 @@ void Engine::fire_timers(Timestamp watermark, const Outputs& out) {
             if (key.sweep_at == timer.at) sweep_logs(timer.key, watermark);
             continue;
         }
-        RuleState* state = find_rule(key, timer.rule);
-        if (state == nullptr || state->timer != timer.at) continue;
-        state->timer = max_timestamp;
-        tracing_ = explain_ && key.key == explain_->key;
-        advance_state(key, *state, watermark, out);
-        if (tracing_ && !trace_notes_.empty()) {
-            std::string line =
-                "[" + key.key + "] event time reached " + time_text(std::min(watermark, timer.at));
-            line += ": " + program_->rules[state->rule].spec.id + ": ";
-            for (std::size_t i = 0; i < trace_notes_.size(); ++i)
-                line += (i ? "; " : "") + trace_notes_[i];
-            trace_notes_.clear();
-            explain_->write(line);
-        }
-        tracing_ = false;
-        if (to_done_bit(key, *state)) {
-            key.rules.erase(key.rules.begin() + (state - key.rules.data()));
-        } else {
-            register_timer(key, timer.key, *state);
-            // An empty state among others stays until the key's next event compacts them:
-            // erasing it here would move the others once per timer.
-            if (!is_empty(*state)) continue;
-        }
-        if (key_unused(key)) erase_key(timer.key); // a key left with nothing goes
+        if (key.timer_at != timer.at) continue; // superseded by an earlier one
+        fire_key_timer(timer.key, timer.at, watermark, out);
     }
+}
+
+void Engine::fire_key_timer(std::uint32_t key_index, Timestamp at, Timestamp watermark, const Outputs& out) {
+    KeyState& key = key_states_[key_index];
+    key.timer_at = max_timestamp;
+    tracing_ = explain_ && key.key == explain_->key;
+    bool emptied = false;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < key.rules.size(); ++i) {
+        RuleState& state = key.rules[i];
+        if (state.timer == at) {
+            state.timer = max_timestamp;
+            advance_state(key, state, watermark, out);
+            if (tracing_ && !trace_notes_.empty()) {
+                std::string line =
+                    "[" + key.key + "] event time reached " + time_text(std::min(watermark, at));
+                line += ": " + program_->rules[state.rule].spec.id + ": ";
+                for (std::size_t n = 0; n < trace_notes_.size(); ++n)
+                    line += (n ? "; " : "") + trace_notes_[n];
+                trace_notes_.clear();
+                explain_->write(line);
+            }
+            if (to_done_bit(key, state)) continue;
+            const Timestamp next = deadline(state, program_->rules[state.rule]);
+            if (next != max_timestamp) state.timer = next;
+            // An empty state stays until the key's next event compacts the key's states.
+            emptied = emptied || is_empty(state);
+        }
+        if (kept != i) key.rules[kept] = std::move(state);
+        ++kept;
+    }
+    key.rules.resize(kept);
+    tracing_ = false;
+    if ((emptied || key.rules.empty()) && key_unused(key)) {
+        erase_key(key_index); // a key left with nothing goes
+        return;
+    }
+    Timestamp next = max_timestamp;
+    for (const RuleState& state : key.rules)
+        next = std::min(next, state.timer);
+    if (next != max_timestamp) arm_key_timer(key, key_index, next);
 }
 
 void Engine::advance(Timestamp watermark, const Outputs& out) {
@@ -857,12 +878,15 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
             if (applied) step(*ks, state, triggered, out);
             if (tracing_) trace_step(state, triggered, applied, runs_before);
             if (to_done_bit(*ks, state) || is_empty(state)) continue;
-            register_timer(*ks, index, state);
+            if (applied) register_timer(*ks, index, state); // a state the event left alone keeps its timer
             if (kept != i) ks->rules[kept] = std::move(state);
             ++kept;
         }
         check_fresh_until(none);
         ks->rules.resize(kept);
+        // A busy key may hold hundreds of states for a while, then few (done ones become
+        // bits): give the room back rather than keep it for every key that was once busy.
+        if (ks->rules.capacity() > 64 && ks->rules.capacity() > 4 * kept) ks->rules.shrink_to_fit();
         if (!added_states_.empty()) {
             const auto middle = static_cast<std::ptrdiff_t>(ks->rules.size());
             for (RuleState& state : added_states_)
@@ -961,6 +985,7 @@ void Engine::rebind(Program& next, const std::vector<std::uint32_t>& old_to_new)
     for (std::uint32_t index = 0; index < key_states_.size(); ++index) {
         KeyState& ks = key_states_[index];
         if (!ks.live) continue;
+        ks.timer_at = max_timestamp;
         for (RuleState& state : ks.rules)
             register_timer(ks, index, state);
         ks.sweep_at = max_timestamp;

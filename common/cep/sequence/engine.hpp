@@ -173,6 +173,7 @@ struct KeyState {
     /// every event of the key would walk past. (With --explain they stay states, to be shown.)
     std::vector<std::uint64_t> done;
     Timestamp sweep_at = max_timestamp; ///< when expired log entries are next dropped
+    Timestamp timer_at = max_timestamp; ///< the key's timer: the earliest of its states' timers
 };
 
 /// Where the engine writes: matches to the main output, timed-out partial matches to
@@ -400,8 +401,19 @@ class Engine {
         return a.rule > b.rule;
     }
     std::vector<Timer> timers_;
-    /// Timer::rule of a key's log sweep.
+    /// Timer::rule of a key's log sweep, and of the timer of a key's states: one heap entry per
+    /// key rather than per (key, rule), so that the heap stays as small as the keys.
     static constexpr std::uint32_t sweep_timer = none - 1;
+    static constexpr std::uint32_t key_timer = none - 2;
+    void arm_key_timer(KeyState& key, std::uint32_t key_index, Timestamp at) {
+        if (at >= key.timer_at) return;
+        key.timer_at = at;
+        timers_.push_back({at, key_index, key.generation, key_timer});
+        std::push_heap(timers_.begin(), timers_.end(), timer_later);
+    }
+    /// Fires the timers of the key's states due at `at` (in rule order, as per-state timers in
+    /// (time, key, rule) order would).
+    void fire_key_timer(std::uint32_t key_index, Timestamp at, Timestamp watermark, const Outputs& out);
 
     // Shared counting: per rule, whether it counts through logs, and the point before which it
     // does not count (a rule added or reset by a reload starts empty); the shared conditions.

@@ -213,6 +213,7 @@ void Engine::snapshot(agg::ByteWriter& out) const {
         out.svarint(ks.last_time);
         out.varint(ks.group);
         out.svarint(ks.sweep_at);
+        out.svarint(ks.timer_at);
         out.varint(ks.logs.size());
         for (const ConditionLog& log : ks.logs) {
             out.varint(log.cond);
@@ -323,6 +324,7 @@ void Engine::restore(agg::ByteReader& in, const std::vector<std::uint32_t>& old_
         ks.last_time = in.svarint();
         ks.group = read_index(in, old_group_paths.size(), "key group"); // the snapshot's, until remapped
         ks.sweep_at = in.svarint();
+        ks.timer_at = in.svarint();
         ks.logs.resize(in.count(2));
         for (ConditionLog& log : ks.logs) {
             log.cond = read_index(in, old_texts.size(), "log condition");
@@ -423,14 +425,9 @@ void Engine::restore(agg::ByteReader& in, const std::vector<std::uint32_t>& old_
         t.key = read_index(in, key_states_.size(), "timer key");
         t.generation = static_cast<std::uint32_t>(in.varint());
         const std::uint64_t rule = in.varint();
-        if (rule == sweep_timer) {
-            t.rule = sweep_timer;
-            continue;
-        }
-        if (rule >= old_to_new.size()) throw RuntimeError("corrupt sequence snapshot: timer rule");
-        t.rule = old_to_new[rule]; // none: the rule's state is gone, and so is its timer
+        if (rule != sweep_timer && rule != key_timer) throw RuntimeError("corrupt sequence snapshot: timer");
+        t.rule = static_cast<std::uint32_t>(rule); // a key's states whose rules are gone just do not fire
     }
-    std::erase_if(timers_, [](const Timer& t) { return t.rule == none; });
     std::make_heap(timers_.begin(), timers_.end(), timer_later);
 }
 
