@@ -14,12 +14,8 @@
 namespace cep::cli {
 
 void SinkEmitter::note(ControlRecord::Type type, Timestamp time) {
-    Pending& pending = type == ControlRecord::Type::watermark ? watermark_ : progress_;
-    if (time <= pending.time) return;
-    pending.time = time; // kept without control output too, for --metrics-fd
-    if (!control_output_) return;
-    if (++pending.updates % control_every != 0) return;
-    pending.written = time;
+    ControlThinning& thinning = type == ControlRecord::Type::watermark ? watermark_ : progress_;
+    if (!thinning.note(time) || !control_output_) return;
     for (auto& sink : sinks_)
         sink->write(format_control({type, time}));
 }
@@ -29,11 +25,10 @@ void SinkEmitter::flush_control() {
     // not when a buffer fills; control records go out only when the reader is a cep tool.
     for (auto type : {ControlRecord::Type::progress, ControlRecord::Type::watermark}) {
         if (!control_output_) break;
-        Pending& pending = type == ControlRecord::Type::watermark ? watermark_ : progress_;
-        if (pending.time <= pending.written) continue;
-        pending.written = pending.time;
-        for (auto& sink : sinks_)
-            sink->write(format_control({type, pending.time}));
+        ControlThinning& thinning = type == ControlRecord::Type::watermark ? watermark_ : progress_;
+        if (const auto pending = thinning.take_pending())
+            for (auto& sink : sinks_)
+                sink->write(format_control({type, *pending}));
     }
     for (auto& sink : sinks_)
         sink->flush();
