@@ -77,31 +77,6 @@ std::vector<std::unique_ptr<io::RecordSink>> open_outputs(const std::string& spe
 
 namespace {
 
-/// Calls f(text, origin, source_time) for each line of the block that is not blank, with its
-/// carriage return removed; returns the number of the line after the block.
-template <typename F> std::uint64_t for_each_line(const io::Block& block, std::string_view name, F&& f) {
-    std::string_view rest = block.text;
-    std::uint64_t line_number = block.first_line;
-    std::size_t index = 0; // into block.lines, when the source has metadata
-    const bool meta = !block.lines.empty();
-    while (!rest.empty()) {
-        const std::size_t newline = rest.find('\n');
-        std::string_view text = rest.substr(0, newline);
-        rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
-        Origin origin{name, line_number++};
-        std::optional<Timestamp> source_time;
-        if (meta) {
-            const io::LineMeta& line = block.lines[index++];
-            origin = Origin{line.source, line.line};
-            if (line.time_ms) source_time = *line.time_ms * nanos_per_milli;
-        }
-        if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-        if (text.find_first_not_of(" \t") == std::string_view::npos) continue; // blank
-        f(text, origin, source_time);
-    }
-    return line_number;
-}
-
 /// Notices records an operator dropped and turns their event times into progress markers,
 /// so a windowing tool downstream keeps advancing while, say, a filter drops everything.
 class DropTracker {
@@ -323,7 +298,7 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                 // One simdjson pass over the whole block; with a time-only test, the lines that
                 // pass it are parsed one by one, in order with the others.
                 if (!prefilter && !time_filter) parser.begin_batch(block.text);
-                const std::uint64_t line_number = for_each_line(
+                const std::uint64_t line_number = io::for_each_block_line(
                     block, name,
                     [&](std::string_view text, const Origin& origin, std::optional<Timestamp> source_time) {
                         if (time_filter) {

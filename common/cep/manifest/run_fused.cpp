@@ -282,31 +282,14 @@ class FusedPipeline {
             !node.merge && !node.prefilter && !(node.time_only && node.op->time_only_prefilter());
         if (batched) node.parser->begin_batch(block.text);
         const Bytes bytes = batched ? Bytes::batched : Bytes::padded;
-        std::string_view rest = block.text;
-        std::uint64_t line_number = block.first_line;
-        std::size_t index = 0;
-        while (!rest.empty()) {
-            const std::size_t newline = rest.find('\n');
-            std::string_view text = rest.substr(0, newline);
-            rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
-            Origin origin{source.name(), line_number++};
-            std::optional<Timestamp> source_time;
-            if (!block.lines.empty()) {
-                const io::LineMeta& line = block.lines[index++];
-                origin = Origin{line.source, line.line};
-                if (line.time_ms) source_time = *line.time_ms * nanos_per_milli;
-            }
-            if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-            // Blank lines are skipped; the test is a memchr call per byte, so only lines that
-            // start with a blank get it.
-            if (text.empty() || ((text[0] == ' ' || text[0] == '\t') &&
-                                 text.find_first_not_of(" \t") == std::string_view::npos))
-                continue;
-            if (node.merge)
-                node.merge->push(port, text);
-            else
-                push_line(node, text, origin, bytes, source_time);
-        }
+        const std::uint64_t line_number = io::for_each_block_line(
+            block, source.name(),
+            [&](std::string_view text, const Origin& origin, std::optional<Timestamp> source_time) {
+                if (node.merge)
+                    node.merge->push(port, text);
+                else
+                    push_line(node, text, origin, bytes, source_time);
+            });
         source.lines_consumed(line_number - block.first_line);
         return true;
     }
