@@ -274,10 +274,10 @@ class FusedPipeline {
             break;
         }
         block_ = block.text;
-        // One simdjson pass over the whole block, unless a prefilter will leave most lines
-        // unparsed (those it keeps are parsed one by one, where they lie) or the lines go to a
-        // merge first.
-        // The time-only test is asked per block, since a rules reload may change it.
+        // One simdjson pass over the whole block, unless the lines go to a merge first, or a
+        // prefilter or time-only test will leave most of them unparsed (those it keeps are
+        // parsed one by one, where they lie). The time-only test is asked per block, since a
+        // rules reload may change it.
         const bool batched =
             !node.merge && !node.prefilter && !(node.time_only && node.op->time_only_prefilter());
         if (batched) node.parser->begin_batch(block.text);
