@@ -22,8 +22,12 @@ inline std::optional<Value> leading_field(std::string_view line, std::string_vie
         line[key.size() + 2] != '"' || line[key.size() + 3] != ':')
         return std::nullopt;
     if (line[start] == '"') {
-        const std::size_t close = line.find_first_of("\"\\", start + 1);
-        if (close == std::string_view::npos || line[close] != '"' || close + 1 >= line.size() ||
+        // A plain loop: find_first_of tests each byte with a memchr call over the set, which
+        // costs more than the rest of reading the time.
+        std::size_t close = start + 1;
+        while (close < line.size() && line[close] != '"' && line[close] != '\\')
+            ++close;
+        if (close == line.size() || line[close] != '"' || close + 1 >= line.size() ||
             (line[close + 1] != ',' && line[close + 1] != '}'))
             return std::nullopt;
         return Value::of_string(line.substr(start + 1, close - start - 1));

@@ -14,12 +14,8 @@
 namespace cep::cli {
 
 void SinkEmitter::note(ControlRecord::Type type, Timestamp time) {
-    Pending& pending = type == ControlRecord::Type::watermark ? watermark_ : progress_;
-    if (time <= pending.time) return;
-    pending.time = time; // kept without control output too, for --metrics-fd
-    if (!control_output_) return;
-    if (++pending.updates % control_every != 0) return;
-    pending.written = time;
+    ControlThinning& thinning = type == ControlRecord::Type::watermark ? watermark_ : progress_;
+    if (!thinning.note(time) || !control_output_) return;
     for (auto& sink : sinks_)
         sink->write(format_control({type, time}));
 }
@@ -29,11 +25,10 @@ void SinkEmitter::flush_control() {
     // not when a buffer fills; control records go out only when the reader is a cep tool.
     for (auto type : {ControlRecord::Type::progress, ControlRecord::Type::watermark}) {
         if (!control_output_) break;
-        Pending& pending = type == ControlRecord::Type::watermark ? watermark_ : progress_;
-        if (pending.time <= pending.written) continue;
-        pending.written = pending.time;
-        for (auto& sink : sinks_)
-            sink->write(format_control({type, pending.time}));
+        ControlThinning& thinning = type == ControlRecord::Type::watermark ? watermark_ : progress_;
+        if (const auto pending = thinning.take_pending())
+            for (auto& sink : sinks_)
+                sink->write(format_control({type, *pending}));
     }
     for (auto& sink : sinks_)
         sink->flush();
@@ -81,31 +76,6 @@ std::vector<std::unique_ptr<io::RecordSink>> open_outputs(const std::string& spe
 }
 
 namespace {
-
-/// Calls f(text, origin, source_time) for each line of the block that is not blank, with its
-/// carriage return removed; returns the number of the line after the block.
-template <typename F> std::uint64_t for_each_line(const io::Block& block, std::string_view name, F&& f) {
-    std::string_view rest = block.text;
-    std::uint64_t line_number = block.first_line;
-    std::size_t index = 0; // into block.lines, when the source has metadata
-    const bool meta = !block.lines.empty();
-    while (!rest.empty()) {
-        const std::size_t newline = rest.find('\n');
-        std::string_view text = rest.substr(0, newline);
-        rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
-        Origin origin{name, line_number++};
-        std::optional<Timestamp> source_time;
-        if (meta) {
-            const io::LineMeta& line = block.lines[index++];
-            origin = Origin{line.source, line.line};
-            if (line.time_ms) source_time = *line.time_ms * nanos_per_milli;
-        }
-        if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-        if (text.find_first_not_of(" \t") == std::string_view::npos) continue; // blank
-        f(text, origin, source_time);
-    }
-    return line_number;
-}
 
 /// Notices records an operator dropped and turns their event times into progress markers,
 /// so a windowing tool downstream keeps advancing while, say, a filter drops everything.
@@ -328,7 +298,7 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                 // One simdjson pass over the whole block; with a time-only test, the lines that
                 // pass it are parsed one by one, in order with the others.
                 if (!prefilter && !time_filter) parser.begin_batch(block.text);
-                const std::uint64_t line_number = for_each_line(
+                const std::uint64_t line_number = io::for_each_block_line(
                     block, name,
                     [&](std::string_view text, const Origin& origin, std::optional<Timestamp> source_time) {
                         if (time_filter) {

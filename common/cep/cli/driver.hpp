@@ -41,14 +41,11 @@ class SinkEmitter final : public Emitter {
     bool control_output() const { return control_output_; }
     /// The latest watermark the operator emitted (whether or not it is written downstream).
     std::optional<Timestamp> last_watermark() const {
-        return watermark_.time == min_timestamp ? std::nullopt : std::optional<Timestamp>(watermark_.time);
+        return watermark_.latest() == min_timestamp ? std::nullopt
+                                                    : std::optional<Timestamp>(watermark_.latest());
     }
     /// Time the outputs spent blocked (a full pipe, a slow disk, Kafka), in nanoseconds.
     std::uint64_t blocked_ns() const;
-
-    /// Control records are coalesced: one in this many event-time updates is written, plus
-    /// whatever is pending when the input goes idle. Keeps pipes from doubling in volume.
-    static constexpr unsigned control_every = 256;
 
   private:
     void write(std::string_view bytes, const Route& route) {
@@ -58,17 +55,12 @@ class SinkEmitter final : public Emitter {
     }
     void note(ControlRecord::Type type, Timestamp time);
 
-    struct Pending {
-        Timestamp time = min_timestamp;    // latest value seen
-        Timestamp written = min_timestamp; // latest value written
-        unsigned updates = 0;
-    };
-
     std::vector<std::unique_ptr<io::RecordSink>> sinks_;
     Counters& counters_;
     Diagnostics& diagnostics_;
     bool control_output_;
-    Pending progress_, watermark_;
+    // Kept without control output too, for last_watermark() (--metrics-fd).
+    ControlThinning progress_, watermark_;
 };
 
 /// Opens one output: a file, `-`, or a Kafka topic (`kafka:...`, with the Kafka flags).

@@ -40,6 +40,36 @@ struct Block {
     std::string reason;
 };
 
+/// Calls f(text, origin, source_time) for each line of the block that is not blank, with its
+/// carriage return removed, in order; returns the number of the line after the block (for
+/// lines_consumed). For the shared driver and fused mode, which read blocks alike.
+template <typename F> std::uint64_t for_each_block_line(const Block& block, std::string_view name, F&& f) {
+    std::string_view rest = block.text;
+    std::uint64_t line_number = block.first_line;
+    std::size_t index = 0; // into block.lines, when the source has metadata
+    const bool meta = !block.lines.empty();
+    while (!rest.empty()) {
+        const std::size_t newline = rest.find('\n');
+        std::string_view text = rest.substr(0, newline);
+        rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
+        Origin origin{name, line_number++};
+        std::optional<Timestamp> source_time;
+        if (meta) {
+            const LineMeta& line = block.lines[index++];
+            origin = Origin{line.source, line.line};
+            if (line.time_ms) source_time = *line.time_ms * nanos_per_milli;
+        }
+        if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+        // Blank lines are skipped. find_first_not_of makes a memchr call per byte, so only a
+        // line that starts with a blank gets it.
+        if (text.empty() ||
+            ((text[0] == ' ' || text[0] == '\t') && text.find_first_not_of(" \t") == std::string_view::npos))
+            continue;
+        f(text, origin, source_time);
+    }
+    return line_number;
+}
+
 /// Partitions taken away from this consumer by a group rebalance.
 struct RevokedPartitions {
     std::string_view topic;

@@ -2,11 +2,19 @@
 // next nodes, which parse it with their own schema (the simple, always-correct way: a node may
 // read paths its upstream never parsed); watermarks travel as on_watermark calls; finish()
 // runs in topological order, so everything a node holds back reaches its readers.
+//
+// What the standalone driver does to avoid parsing, fused mode does per node: a filter drops the
+// records its raw prefilter rules out without parsing them, and when its readers work in event
+// time, it reads the times of the records it drops (from the bytes when the time is the line's
+// first field) and passes them on as progress, as cep-filter writes progress records into a
+// pipe. Lines are parsed where they lie in the input block (padded), not copied.
 
 #include "cep/cli/driver.hpp"
 #include "cep/cli/tool_app.hpp"
 #include "cep/control.hpp"
 #include "cep/diagnostics.hpp"
+#include "cep/event_time.hpp"
+#include "cep/leading_field.hpp"
 #include "cep/manifest/merge.hpp"
 #include "cep/manifest/metrics.hpp"
 #include "cep/manifest/runner.hpp"
@@ -32,10 +40,24 @@ struct FusedNode {
     std::unique_ptr<Emitter> emitter;
     std::unique_ptr<EventTimeMerge> merge; // when records come from more than one place
     std::vector<std::unique_ptr<io::RecordSink>> sinks;
-    std::string padded; // the record being pushed, with simdjson's padding
+    std::string padded; // the record being pushed, with simdjson's padding, when it is copied
+    /// Records it rules out are not parsed: they cannot make the operator emit anything.
+    const RawPrefilter* prefilter = nullptr;
+    std::size_t max_line_bytes = 0;
+    /// For an operator that does not work in event time and has readers that do: the time of
+    /// each record it drops goes to them as progress (what cep-filter writes to a cep tool).
+    std::optional<TimeExtractor> drop_time;
+    std::optional<std::string_view> leading_key; // drop times read from the bytes, if set
+    std::string reason;                          // scratch for drop_time
+    std::string last_drop_time;                  // the text of the last time read from bytes
+    /// Ask the operator for records it needs only the time of (cep-sequence): when it has no
+    /// prefilter, drops nothing for readers and is not --strict, as in the driver.
+    bool time_only = false;
     std::uint64_t in = 0, out = 0;
     std::optional<Timestamp> watermark; // the latest one the node emitted
-    std::uint64_t waiting_ns = 0;       // reading the node's own inputs
+    // Event time reaches the readers thinned out as through a pipe (see ControlThinning).
+    ControlThinning watermarks, progress;
+    std::uint64_t waiting_ns = 0; // reading the node's own inputs
 };
 
 class FusedPipeline {
@@ -50,6 +72,24 @@ class FusedPipeline {
             node.tool = cli::parse_tool(*cli::find_tool(node.spec->tool), node.spec->args);
             const cli::CommonOptions& common = node.tool->common;
             node.op = node.tool->command->make_operator(node.schema, common);
+            node.max_line_bytes = common.max_line_bytes;
+            // Where processes mode gives the tool --watermarks always (its readers are cep tools
+            // reading it alone, and it has no output of its own), unless the args say never.
+            const auto& down = manifest_.downstream[i];
+            const bool time_readers = !down.empty() && node.spec->outputs.empty() &&
+                                      std::all_of(down.begin(), down.end(), [this](std::size_t d) {
+                                          return manifest_.input_count(d) == 1;
+                                      });
+            if (time_readers && !node.tool->command->uses_event_time() &&
+                common.watermarks != ControlOutput::never) {
+                node.drop_time.emplace(common.time, node.schema);
+                if (!node.drop_time->from_source()) node.leading_key = leading_key(common.time.path);
+            }
+            // Not with --strict (every record is validated in full), nor when the times of
+            // dropped records can only come from the parser.
+            if (!common.strict && (!node.drop_time || node.drop_time->from_source() || node.leading_key))
+                node.prefilter = node.op->raw_prefilter();
+            node.time_only = !common.strict && !node.prefilter && !node.drop_time;
             node.parser = std::make_unique<RecordParser>(node.schema, common.strict);
             std::unique_ptr<io::RecordSink> dead_letter;
             if (!common.dead_letter.empty()) dead_letter = cli::open_output(common.dead_letter, common.kafka);
@@ -63,7 +103,7 @@ class FusedPipeline {
             if (manifest_.input_count(i) > 1)
                 node.merge = std::make_unique<EventTimeMerge>(
                     manifest_.input_count(i), common.time, [this, &node](std::string_view line) {
-                        push_line(node, line, Origin{node.spec->name, 0});
+                        push_line(node, line, Origin{node.spec->name, 0}, Bytes::copied);
                     });
         }
     }
@@ -122,9 +162,15 @@ class FusedPipeline {
                     const auto status = it->source->next_block(block, wait_ms);
                     it->node->waiting_ns += static_cast<std::uint64_t>(
                         std::chrono::nanoseconds(std::chrono::steady_clock::now() - asked).count());
-                    // A quiet input: what was written so far reaches the outputs now.
-                    if (status == io::RecordSource::Status::idle) flush_outputs();
-                    if (take_block(*it->node, it->port, *it->source, status, block)) {
+                    // A quiet input: the event time held back reaches the readers, and what was
+                    // written so far the outputs, now (as the tools do when their input idles).
+                    if (status == io::RecordSource::Status::idle) {
+                        flush_time();
+                        flush_outputs();
+                    }
+                    const bool more = take_block(*it->node, it->port, *it->source, status, block);
+                    block_ = {};
+                    if (more) {
                         if (it->source->commit_due()) {
                             flush_outputs();
                             it->source->commit();
@@ -168,6 +214,16 @@ class FusedPipeline {
     }
 
   private:
+    /// Passes on the event time each node held back, upstream first, so that what it fires on
+    /// the way is passed on too.
+    void flush_time() {
+        for (std::size_t i : manifest_.order) {
+            FusedNode& node = nodes_[i];
+            if (const auto time = node.progress.take_pending()) forward_time(node, *time, false);
+            if (const auto time = node.watermarks.take_pending()) forward_time(node, *time, true);
+        }
+    }
+
     void flush_outputs() {
         for (auto& node : nodes_)
             for (auto& sink : node.sinks)
@@ -188,9 +244,11 @@ class FusedPipeline {
         }
         void watermark(Timestamp time) override {
             if (!node_.watermark || time > *node_.watermark) node_.watermark = time;
-            pipeline_.forward_time(node_, time, true);
+            if (node_.watermarks.note(time)) pipeline_.forward_time(node_, time, true);
         }
-        void progress(Timestamp time) override { pipeline_.forward_time(node_, time, false); }
+        void progress(Timestamp time) override {
+            if (node_.progress.note(time)) pipeline_.forward_time(node_, time, false);
+        }
 
       private:
         FusedPipeline& pipeline_;
@@ -215,33 +273,40 @@ class FusedPipeline {
         case io::RecordSource::Status::block:
             break;
         }
-        std::string_view rest = block.text;
-        std::uint64_t line_number = block.first_line;
-        std::size_t index = 0;
-        while (!rest.empty()) {
-            const std::size_t newline = rest.find('\n');
-            std::string_view text = rest.substr(0, newline);
-            rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
-            Origin origin{source.name(), line_number++};
-            if (!block.lines.empty()) {
-                const io::LineMeta& line = block.lines[index++];
-                origin = Origin{line.source, line.line};
-            }
-            if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-            if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
-            if (node.merge)
-                node.merge->push(port, text);
-            else
-                push_line(node, text, origin);
-        }
+        block_ = block.text;
+        // One simdjson pass over the whole block, unless the lines go to a merge first, or a
+        // prefilter or time-only test will leave most of them unparsed (those it keeps are
+        // parsed one by one, where they lie). The time-only test is asked per block, since a
+        // rules reload may change it.
+        const bool batched =
+            !node.merge && !node.prefilter && !(node.time_only && node.op->time_only_prefilter());
+        if (batched) node.parser->begin_batch(block.text);
+        const Bytes bytes = batched ? Bytes::batched : Bytes::padded;
+        const std::uint64_t line_number = io::for_each_block_line(
+            block, source.name(),
+            [&](std::string_view text, const Origin& origin, std::optional<Timestamp> source_time) {
+                if (node.merge)
+                    node.merge->push(port, text);
+                else
+                    push_line(node, text, origin, bytes, source_time);
+            });
         source.lines_consumed(line_number - block.first_line);
         return true;
     }
 
+    /// How push_line() finds a record's bytes followed by simdjson's padding.
+    enum class Bytes {
+        batched, ///< a line of the block given to the node's parser.begin_batch()
+        padded,  ///< a line of an input block, where padding follows: parsed in place
+        copied,  ///< anything else: copied into the node's buffer first
+    };
+
     /// One line into a node: a control record becomes a call, anything else is parsed and pushed.
-    void push_line(FusedNode& node, std::string_view line, const Origin& origin) {
+    void push_line(FusedNode& node, std::string_view line, const Origin& origin, Bytes bytes,
+                   std::optional<Timestamp> source_time = std::nullopt) {
         if (is_control(line)) {
             if (auto control = parse_control(line)) {
+                if (bytes == Bytes::batched) node.parser->skip_in_batch(line);
                 if (control->type == ControlRecord::Type::watermark)
                     node.op->on_watermark(control->time, *node.emitter);
                 else
@@ -250,16 +315,56 @@ class FusedPipeline {
             }
         }
         ++node.in;
-        // Padded for simdjson; not re-entered, since a node never feeds itself.
-        node.padded.assign(line);
-        node.padded.append(simdjson::SIMDJSON_PADDING, '\0');
-        const std::string_view text(node.padded.data(), line.size());
+        if (node.prefilter && bytes != Bytes::batched && line.size() <= node.max_line_bytes &&
+            node.prefilter->rules_out(line)) {
+            if (!node.drop_time || drop_unparsed(node, line, source_time)) return;
+            // The time is not the line's leading field: the parser finds it below.
+        }
+        if (node.time_only && bytes != Bytes::batched && line.size() <= node.max_line_bytes) {
+            const RawPrefilter* time_filter = node.op->time_only_prefilter();
+            if (time_filter && time_filter->rules_out(line) &&
+                node.op->push_time_only(line, origin, source_time, *node.emitter))
+                return;
+        }
+        std::string_view text = line;
+        if (bytes == Bytes::copied) {
+            // Not re-entered, since a node never feeds itself.
+            node.padded.assign(line);
+            node.padded.append(simdjson::SIMDJSON_PADDING, '\0');
+            text = std::string_view(node.padded.data(), line.size());
+        }
         ParseFailure failure;
-        if (!node.parser->parse(text, failure)) {
+        const bool parsed = bytes == Bytes::batched ? node.parser->parse_in_batch(text, failure)
+                                                    : node.parser->parse(text, failure);
+        if (!parsed) {
             node.diagnostics->data_error(origin, failure.column, failure.reason, line);
             return;
         }
-        node.op->push(Record{text, node.parser->slots(), origin}, *node.emitter);
+        const Record record{text, node.parser->slots(), origin, source_time};
+        const std::uint64_t out_before = node.out;
+        node.op->push(record, *node.emitter);
+        // A record the operator dropped still moves event time on for the readers.
+        if (node.drop_time && node.out == out_before)
+            if (auto time = node.drop_time->extract(record, node.reason)) node.emitter->progress(*time);
+    }
+
+    /// A record the prefilter ruled out, when its readers want its time: passes that on as
+    /// progress, unless the time can only come from parsing the line (false).
+    bool drop_unparsed(FusedNode& node, std::string_view line, std::optional<Timestamp> source_time) {
+        if (node.drop_time->from_source()) {
+            if (source_time) node.emitter->progress(*source_time);
+            return true;
+        }
+        const auto value = leading_field(line, *node.leading_key);
+        if (!value) return false;
+        // Records come a few to a millisecond: the same time as the record before moves nothing.
+        if (value->kind == Kind::string) {
+            if (value->text == node.last_drop_time) return true;
+            node.last_drop_time.assign(value->text);
+        }
+        // A time that does not convert is no progress, as for a parsed record.
+        if (auto time = node.drop_time->extract_value(*value, node.reason)) node.emitter->progress(*time);
+        return true;
     }
 
     void deliver(FusedNode& from, std::string_view bytes, const Origin& origin, const Route& route) {
@@ -275,8 +380,11 @@ class FusedPipeline {
             if (to.merge) {
                 to.merge->push(port_of(to, from), bytes);
             } else {
-                // The record's bytes may live in `from`'s buffer: `to` copies them before parsing.
-                push_line(to, bytes, origin);
+                // A record passed on unchanged still lies in the input block, padded; what an
+                // operator built lives in its own buffer, which `to` copies before parsing.
+                const bool in_block = !block_.empty() && bytes.data() >= block_.data() &&
+                                      bytes.data() + bytes.size() <= block_.data() + block_.size();
+                push_line(to, bytes, origin, in_block ? Bytes::padded : Bytes::copied);
             }
         }
     }
@@ -321,6 +429,7 @@ class FusedPipeline {
 
     const Manifest& manifest_;
     std::vector<FusedNode> nodes_;
+    std::string_view block_; // the input block being read, followed by simdjson's padding
 };
 
 } // namespace
