@@ -1,6 +1,7 @@
 // Key extraction and encoding (the bytes every tool uses for partitioning, per-key state and
 // Kafka message keys) and the KeyBy operator built on them.
 
+#include "cep/json_writer.hpp"
 #include "cep/key.hpp"
 #include "cep/murmur2.hpp"
 #include "cep/ops/keyby.hpp"
@@ -317,4 +318,18 @@ TEST_CASE("the partitions the golden cases expect are librdkafka's") {
         CHECK(rd_kafka_msg_partitioner_murmur2(nullptr, key.data(), key.size(), 2, nullptr, nullptr) ==
               partition);
     }
+}
+
+TEST_CASE("append_json_string: plain text copied whole, the rest escaped") {
+    const auto json = [](std::string_view text) {
+        std::string out = "x";
+        cep::append_json_string(out, text);
+        return out;
+    };
+    CHECK(json("playerId") == R"(x"playerId")");
+    CHECK(json("") == R"(x"")");
+    CHECK(json("a\"b\\c") == R"(x"a\"b\\c")");
+    CHECK(json("tab\there\n\x01") == R"(x"tab\there\n\u0001")");
+    CHECK(json("caf\xc3\xa9") == "x\"caf\xc3\xa9\"");
+    CHECK(json("bad \xff byte") == "x\"bad \xEF\xBF\xBD byte\"");
 }
