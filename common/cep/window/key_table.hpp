@@ -50,6 +50,13 @@ class KeyTable {
             __builtin_prefetch(&slots_[static_cast<std::size_t>(hash) & (slots_.size() - 1)]);
     }
 
+    /// For walks in an order other than insertion (results sorted by key): start loading the
+    /// entry of `index`, and some iterations later, once that has arrived, its key's bytes.
+    void prefetch_entry(std::uint32_t index) const { __builtin_prefetch(&entries_[index]); }
+    void prefetch_key(std::uint32_t index) const {
+        __builtin_prefetch(arena_.data() + entries_[index].offset);
+    }
+
     std::string_view key(std::uint32_t index) const {
         const Entry& e = entries_[index];
         return {arena_.data() + e.offset, e.size};

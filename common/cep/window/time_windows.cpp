@@ -202,8 +202,20 @@ class TimeWindows final : public Engine {
         order_.sort(order_items_, [&](std::uint32_t i) {
             return std::pair{pane.keys.key(i), (pane.flags[i] & flag_string) != 0};
         });
-        for (const auto& item : order_items_)
-            emit(pane, item.index, false);
+        // In key order the panes' entries, keys, flags and states are read at random: a cache
+        // miss each, which dominated firing 100k keys. Ask for them a few results ahead.
+        const std::size_t n = order_items_.size();
+        for (std::size_t k = 0; k < n; ++k) {
+            if (k + 2 * prefetch_ahead < n)
+                pane.keys.prefetch_entry(order_items_[k + 2 * prefetch_ahead].index);
+            if (k + prefetch_ahead < n) {
+                const std::uint32_t ahead = order_items_[k + prefetch_ahead].index;
+                pane.keys.prefetch_key(ahead);
+                __builtin_prefetch(&pane.flags[ahead]);
+                if (aggs_ != nullptr) __builtin_prefetch(pane.states.at(ahead));
+            }
+            emit(pane, order_items_[k].index, false);
+        }
     }
 
     void emit(Pane& pane, std::uint32_t index, bool early) {
@@ -221,6 +233,7 @@ class TimeWindows final : public Engine {
     }
 
     static constexpr std::size_t max_spare = 2;
+    static constexpr std::size_t prefetch_ahead = 8; // results
 
     const WindowSpec& spec_;
     agg::AggregateSet* aggs_;
