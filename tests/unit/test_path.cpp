@@ -2,6 +2,7 @@
 // form is what messages and manifests show, so it must read back to the same path.
 
 #include "cep/path.hpp"
+#include "cep/time.hpp"
 
 #include <doctest/doctest.h>
 
@@ -96,4 +97,32 @@ TEST_CASE("path lists: commas separate, but not inside brackets or quotes") {
     CHECK_THROWS_AS(cep::parse_path_list(""), SyntaxError);
     CHECK_THROWS_AS(cep::parse_path_list("a b"), SyntaxError);
     CHECK_THROWS_AS(cep::parse_path_list("a,,b"), SyntaxError);
+}
+
+TEST_CASE("parse_rfc3339: times of the minute parsed last read only their seconds, with the same result") {
+    // Expected values from a first parse of each text, each after a time of another minute.
+    const char* texts[] = {"2026-11-01T12:00:07.250Z", "2026-11-01T12:00:08+02:00", "2026-11-01T12:00:60Z",
+                           "2026-11-01T12:00:09.123456789-05:30", "2026-11-01T12:00:09,5z"};
+    for (const char* text : texts) {
+        CAPTURE(text);
+        (void)cep::parse_rfc3339("1999-01-01T00:00:00Z");
+        cep::TimeStyle fresh_style, cached_style;
+        const auto fresh = cep::parse_rfc3339(text, &fresh_style);
+        REQUIRE(fresh);
+        (void)cep::parse_rfc3339("2026-11-01T12:00:00Z"); // the same minute as `text`
+        const auto cached = cep::parse_rfc3339(text, &cached_style);
+        CHECK(cached == fresh);
+        CHECK(cached_style.fraction_digits == fresh_style.fraction_digits);
+        CHECK(cached_style.offset_minutes == fresh_style.offset_minutes);
+        CHECK(cached_style.zulu == fresh_style.zulu);
+    }
+    CHECK(*cep::parse_rfc3339("2026-11-01T12:00:07.250Z") ==
+          (std::int64_t{1793534407} * 1'000'000'000 + 250'000'000));
+    // Still checked in full after the minute's prefix: bad seconds and tails are rejected.
+    (void)cep::parse_rfc3339("2026-11-01T12:00:00Z");
+    CHECK_FALSE(cep::parse_rfc3339("2026-11-01T12:00:61Z"));
+    CHECK_FALSE(cep::parse_rfc3339("2026-11-01T12:00:0xZ"));
+    CHECK_FALSE(cep::parse_rfc3339("2026-11-01T12:00-07Z"));
+    CHECK_FALSE(cep::parse_rfc3339("2026-11-01T12:00:07.Z"));
+    CHECK_FALSE(cep::parse_rfc3339("2026-11-01T12:00:07Zjunk"));
 }
