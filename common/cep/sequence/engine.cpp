@@ -840,6 +840,15 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
                                [](const RuleState& a, const RuleState& b) { return a.rule < b.rule; });
         if (tracing_) trace_not_started(g, ks);
         if (!shared_checks_.empty()) log_event(*ks, index, g);
+        std::fill(touched_.begin(), touched_.end(), 0);
+        for (const std::uint32_t cond : group.relevant_conditions) {
+            if (!program_->conditions.test(cond, record)) continue;
+            const std::uint64_t* rules = &cond_rules_[cond * rule_words_];
+            for (std::size_t w = 0; w < rule_words_; ++w)
+                touched_[w] |= rules[w];
+        }
+        for (const std::uint32_t r : group_rules_)
+            triggered_bits_[r / 64] |= std::uint64_t{1} << (r % 64);
         // Shared rules this event may complete are checked in rule order among the others,
         // so that matches come out in the same order as with per-rule state.
         added_states_.clear();
@@ -867,13 +876,11 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
                 ++kept;
                 continue;
             }
-            const CompiledRule& rule = program_->rules[state.rule];
-            const bool triggered = std::binary_search(group_rules_.begin(), group_rules_.end(), state.rule);
+            const bool triggered = bit(triggered_bits_, state.rule);
             // An event none of the rule's conditions accepts leaves a relaxed rule's state as is.
             const bool applied =
-                triggered ||
-                (applies(rule, time, current_.topic) &&
-                 (rule.sees_every_event || tracing_ || any_holds(rule.relevant_conditions, record)));
+                triggered || ((bit(touched_, state.rule) || bit(every_rules_, state.rule) || tracing_) &&
+                              applies(program_->rules[state.rule], time, current_.topic));
             const std::size_t runs_before = state.runs.size();
             if (applied) step(*ks, state, triggered, out);
             if (tracing_) trace_step(state, triggered, applied, runs_before);
@@ -883,6 +890,8 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
             ++kept;
         }
         check_fresh_until(none);
+        for (const std::uint32_t r : group_rules_)
+            triggered_bits_[r / 64] = 0;
         ks->rules.resize(kept);
         // A busy key may hold hundreds of states for a while, then few (done ones become
         // bits): give the room back rather than keep it for every key that was once busy.

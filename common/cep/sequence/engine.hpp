@@ -436,6 +436,19 @@ class Engine {
     std::vector<RuleState> added_states_;
     mutable std::vector<std::uint32_t> rule_marks_;
     Duration sweep_gap_ = 0;
+
+    // Which of a key's states an event may change, as bits over the rules: a state is looked
+    // at only if its rule was triggered, or one of its relevant conditions holds, or it sees
+    // every event (a key may hold hundreds of states; reading each rule to decide was most of
+    // the time per event).
+    void plan_dispatch();
+    static bool bit(const std::vector<std::uint64_t>& bits, std::uint32_t i) {
+        return (bits[i / 64] >> (i % 64) & 1) != 0;
+    }
+    std::size_t rule_words_ = 0;
+    std::vector<std::uint64_t> cond_rules_;  ///< per condition id: rule_words_ words
+    std::vector<std::uint64_t> every_rules_; ///< rules that see every event
+    std::vector<std::uint64_t> touched_, triggered_bits_;
     Timestamp now_ = min_timestamp; ///< the latest event time processed
 
     // Scratch, reused across events.

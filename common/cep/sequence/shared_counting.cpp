@@ -35,7 +35,22 @@ bool reads_events(const Template& emit) {
 
 } // namespace
 
+void Engine::plan_dispatch() {
+    rule_words_ = (program_->rules.size() + 63) / 64;
+    cond_rules_.assign(program_->conditions.size() * rule_words_, 0);
+    every_rules_.assign(rule_words_, 0);
+    touched_.assign(rule_words_, 0);
+    triggered_bits_.assign(rule_words_, 0);
+    for (const CompiledRule& rule : program_->rules) {
+        const std::uint64_t mask = std::uint64_t{1} << (rule.index % 64);
+        if (rule.sees_every_event) every_rules_[rule.index / 64] |= mask;
+        for (const std::uint32_t cond : rule.relevant_conditions)
+            cond_rules_[cond * rule_words_ + rule.index / 64] |= mask;
+    }
+}
+
 void Engine::plan_shared_counting() {
+    plan_dispatch();
     const std::size_t rule_count = program_->rules.size();
     shared_rule_.assign(rule_count, 0);
     shared_since_.resize(rule_count, 0);
