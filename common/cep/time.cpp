@@ -204,7 +204,22 @@ std::optional<Timestamp> parse_rfc3339(std::string_view text, TimeStyle* style) 
     return seconds * nanos_per_second + nanos;
 }
 
+namespace {
+
+/// Writes `value` as exactly `width` decimal digits (zero-padded; higher digits dropped).
+char* put_digits(char* out, std::uint64_t value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+        out[i] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    }
+    return out + width;
+}
+
+} // namespace
+
 std::string format_rfc3339(Timestamp time, const TimeStyle& style) {
+    // Digits written by hand: every match and window result writes two times, and snprintf
+    // with its format parsing cost more than the rest of writing a result.
     const Timestamp local = time + static_cast<Timestamp>(style.offset_minutes) * 60 * nanos_per_second;
     const std::int64_t seconds = floor_div(local, nanos_per_second);
     const std::int64_t nanos = local - seconds * nanos_per_second;
@@ -214,29 +229,41 @@ std::string format_rfc3339(Timestamp time, const TimeStyle& style) {
     unsigned month = 0, day = 0;
     civil_from_days(days, year, month, day);
     char buf[64];
-    int len = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
-                            static_cast<long long>(year), month, day, static_cast<long long>(in_day / 3600),
-                            static_cast<long long>(in_day / 60 % 60), static_cast<long long>(in_day % 60));
-    std::string out(buf, static_cast<std::size_t>(len));
+    char* p = buf;
+    // Nanoseconds in 64 bits span the years 1677 to 2262 (and an offset a day): four digits.
+    p = put_digits(p, static_cast<std::uint64_t>(year), 4);
+    *p++ = '-';
+    p = put_digits(p, month, 2);
+    *p++ = '-';
+    p = put_digits(p, day, 2);
+    *p++ = 'T';
+    p = put_digits(p, static_cast<std::uint64_t>(in_day / 3600), 2);
+    *p++ = ':';
+    p = put_digits(p, static_cast<std::uint64_t>(in_day / 60 % 60), 2);
+    *p++ = ':';
+    p = put_digits(p, static_cast<std::uint64_t>(in_day % 60), 2);
     // Keep the input's precision, rounded up to 3, 6 or 9 digits so no instant is lost.
     const int digits_wanted = style.fraction_digits == 0 && nanos == 0               ? 0
                               : style.fraction_digits <= 3 && nanos % 1'000'000 == 0 ? 3
                               : style.fraction_digits <= 6 && nanos % 1'000 == 0     ? 6
                                                                                      : 9;
     if (digits_wanted > 0) {
-        char frac[16];
-        std::snprintf(frac, sizeof frac, ".%09lld", static_cast<long long>(nanos));
-        out.append(frac, static_cast<std::size_t>(1 + digits_wanted));
+        *p++ = '.';
+        char fraction[9];
+        put_digits(fraction, static_cast<std::uint64_t>(nanos), 9);
+        for (int i = 0; i < digits_wanted; ++i)
+            *p++ = fraction[i];
     }
     if (style.zulu && style.offset_minutes == 0) {
-        out += 'Z';
+        *p++ = 'Z';
     } else {
         const int off = style.offset_minutes < 0 ? -style.offset_minutes : style.offset_minutes;
-        std::snprintf(buf, sizeof buf, "%c%02d:%02d", style.offset_minutes < 0 ? '-' : '+', off / 60,
-                      off % 60);
-        out += buf;
+        *p++ = style.offset_minutes < 0 ? '-' : '+';
+        p = put_digits(p, static_cast<std::uint64_t>(off / 60), 2);
+        *p++ = ':';
+        p = put_digits(p, static_cast<std::uint64_t>(off % 60), 2);
     }
-    return out;
+    return std::string(buf, static_cast<std::size_t>(p - buf));
 }
 
 std::optional<TimeUnit> parse_time_unit(std::string_view text) {
