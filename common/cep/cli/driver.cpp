@@ -1,5 +1,6 @@
 #include "cep/cli/driver.hpp"
 
+#include "cep/drop_times.hpp"
 #include "cep/errors.hpp"
 #include "cep/io/kafka_sink.hpp"
 #include "cep/io/kafka_source.hpp"
@@ -75,28 +76,6 @@ std::vector<std::unique_ptr<io::RecordSink>> open_outputs(const std::string& spe
     return sinks;
 }
 
-namespace {
-
-/// Notices records an operator dropped and turns their event times into progress markers,
-/// so a windowing tool downstream keeps advancing while, say, a filter drops everything.
-class DropTracker {
-  public:
-    DropTracker(bool enabled, const TimeOptions& options, Schema& schema) {
-        if (enabled) time_.emplace(options, schema);
-    }
-    bool enabled() const { return time_.has_value(); }
-    void after_push(const Record& record, bool emitted, Emitter& out) {
-        if (emitted) return;
-        if (auto time = time_->extract(record, scratch_)) out.progress(*time);
-    }
-
-  private:
-    std::optional<TimeExtractor> time_;
-    std::string scratch_;
-};
-
-} // namespace
-
 std::unique_ptr<io::RecordSource> open_input(const std::string& spec, const CommonOptions& common) {
     if (io::is_kafka_spec(spec))
         return io::open_kafka_source(io::resolve_kafka_endpoint(spec, common.kafka), common.max_line_bytes);
@@ -144,14 +123,18 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
     std::unique_ptr<Operator> op = command.make_operator(schema, common);
     const bool control_output =
         resolve_control_output(common.watermarks, common.output == "-" ? STDOUT_FILENO : -1);
-    DropTracker drops(control_output && !command.uses_event_time(), common.time, schema);
+    // The event times of the records the operator drops move the next tool's event time on
+    // (progress records), so a window after a filter keeps firing while it drops everything.
+    std::optional<DropTimes> drops;
+    if (control_output && !command.uses_event_time()) drops.emplace(common.time, schema);
     RecordParser parser(schema, common.strict);
-    // Not with --strict (every record is validated in full), nor when dropped records' times
-    // are tracked for the next tool (that needs them parsed).
-    const RawPrefilter* prefilter = common.strict || drops.enabled() ? nullptr : op->raw_prefilter();
+    // Not with --strict (every record is validated in full), nor when the times of dropped
+    // records can only come from the parser.
+    const RawPrefilter* prefilter =
+        !common.strict && (!drops || drops->reads_bytes()) ? op->raw_prefilter() : nullptr;
     // Records the operator needs only the time of: asked per block, since a rules reload may
     // change the test.
-    const bool time_only = !prefilter && !common.strict && !drops.enabled();
+    const bool time_only = !prefilter && !common.strict && !drops;
     Counters counters;
     SinkEmitter out(open_outputs(common.output, command.output_partitions(), common.kafka), counters,
                     diagnostics, control_output);
@@ -222,14 +205,18 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
         const Record record{text, parser.slots(), origin, source_time};
         const std::uint64_t out_before = counters.records_out;
         op->push(record, out);
-        if (drops.enabled()) drops.after_push(record, counters.records_out != out_before, out);
+        // A record the operator dropped still moves event time on for the next tool.
+        if (drops && counters.records_out == out_before)
+            if (auto time = drops->parsed(record)) out.progress(*time);
         reporter.tick(counters, position, size);
     };
-    // With a prefilter: the lines of a block that still need parsing, copied together.
+    // With a prefilter: the lines of a block that still need parsing, copied together, and
+    // between them the times of dropped records, passed on in their place.
     struct KeptLine {
         std::size_t offset, size;
         Origin origin;
         std::optional<Timestamp> source_time;
+        std::optional<Timestamp> dropped; // set: no line, the time of a dropped record
     };
     std::string compact;
     std::vector<KeptLine> kept;
@@ -316,10 +303,15 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                         // parsed below, in one pass.
                         if (!is_control(text) && text.size() <= common.max_line_bytes &&
                             prefilter->rules_out(text)) {
-                            ++counters.records_in;
-                            return;
+                            std::optional<Timestamp> time;
+                            if (!drops || drops->read_unparsed(text, source_time, time)) {
+                                ++counters.records_in;
+                                if (time) kept.push_back({0, 0, origin, std::nullopt, time});
+                                return;
+                            }
+                            // The time is not the line's first field: the parser finds it below.
                         }
-                        kept.push_back({compact.size(), text.size(), origin, source_time});
+                        kept.push_back({compact.size(), text.size(), origin, source_time, std::nullopt});
                         compact.append(text);
                         compact.push_back('\n');
                     });
@@ -328,8 +320,11 @@ int run(const std::string& program, Command& command, const CommonOptions& commo
                     compact.append(simdjson::SIMDJSON_PADDING, ' '); // simdjson reads past the end
                     parser.begin_batch(std::string_view(compact.data(), used));
                     for (const auto& line : kept)
-                        handle_line(std::string_view(compact.data() + line.offset, line.size), line.origin,
-                                    line.source_time, position, size);
+                        if (line.dropped)
+                            out.progress(*line.dropped);
+                        else
+                            handle_line(std::string_view(compact.data() + line.offset, line.size),
+                                        line.origin, line.source_time, position, size);
                     compact.clear();
                     kept.clear();
                 }

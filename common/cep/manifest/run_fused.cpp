@@ -13,8 +13,7 @@
 #include "cep/cli/tool_app.hpp"
 #include "cep/control.hpp"
 #include "cep/diagnostics.hpp"
-#include "cep/event_time.hpp"
-#include "cep/leading_field.hpp"
+#include "cep/drop_times.hpp"
 #include "cep/manifest/merge.hpp"
 #include "cep/manifest/metrics.hpp"
 #include "cep/manifest/runner.hpp"
@@ -46,10 +45,7 @@ struct FusedNode {
     std::size_t max_line_bytes = 0;
     /// For an operator that does not work in event time and has readers that do: the time of
     /// each record it drops goes to them as progress (what cep-filter writes to a cep tool).
-    std::optional<TimeExtractor> drop_time;
-    std::optional<std::string_view> leading_key; // drop times read from the bytes, if set
-    std::string reason;                          // scratch for drop_time
-    std::string last_drop_time;                  // the text of the last time read from bytes
+    std::optional<DropTimes> drop_time;
     /// Ask the operator for records it needs only the time of (cep-sequence): when it has no
     /// prefilter, drops nothing for readers and is not --strict, as in the driver.
     bool time_only = false;
@@ -81,13 +77,11 @@ class FusedPipeline {
                                           return manifest_.input_count(d) == 1;
                                       });
             if (time_readers && !node.tool->command->uses_event_time() &&
-                common.watermarks != ControlOutput::never) {
+                common.watermarks != ControlOutput::never)
                 node.drop_time.emplace(common.time, node.schema);
-                if (!node.drop_time->from_source()) node.leading_key = leading_key(common.time.path);
-            }
             // Not with --strict (every record is validated in full), nor when the times of
-            // dropped records can only come from the parser.
-            if (!common.strict && (!node.drop_time || node.drop_time->from_source() || node.leading_key))
+            // dropped records can only come from the parser, as in the driver.
+            if (!common.strict && (!node.drop_time || node.drop_time->reads_bytes()))
                 node.prefilter = node.op->raw_prefilter();
             node.time_only = !common.strict && !node.prefilter && !node.drop_time;
             node.parser = std::make_unique<RecordParser>(node.schema, common.strict);
@@ -317,7 +311,12 @@ class FusedPipeline {
         ++node.in;
         if (node.prefilter && bytes != Bytes::batched && line.size() <= node.max_line_bytes &&
             node.prefilter->rules_out(line)) {
-            if (!node.drop_time || drop_unparsed(node, line, source_time)) return;
+            if (!node.drop_time) return;
+            std::optional<Timestamp> time;
+            if (node.drop_time->read_unparsed(line, source_time, time)) {
+                if (time) node.emitter->progress(*time);
+                return;
+            }
             // The time is not the line's leading field: the parser finds it below.
         }
         if (node.time_only && bytes != Bytes::batched && line.size() <= node.max_line_bytes) {
@@ -345,26 +344,7 @@ class FusedPipeline {
         node.op->push(record, *node.emitter);
         // A record the operator dropped still moves event time on for the readers.
         if (node.drop_time && node.out == out_before)
-            if (auto time = node.drop_time->extract(record, node.reason)) node.emitter->progress(*time);
-    }
-
-    /// A record the prefilter ruled out, when its readers want its time: passes that on as
-    /// progress, unless the time can only come from parsing the line (false).
-    bool drop_unparsed(FusedNode& node, std::string_view line, std::optional<Timestamp> source_time) {
-        if (node.drop_time->from_source()) {
-            if (source_time) node.emitter->progress(*source_time);
-            return true;
-        }
-        const auto value = leading_field(line, *node.leading_key);
-        if (!value) return false;
-        // Records come a few to a millisecond: the same time as the record before moves nothing.
-        if (value->kind == Kind::string) {
-            if (value->text == node.last_drop_time) return true;
-            node.last_drop_time.assign(value->text);
-        }
-        // A time that does not convert is no progress, as for a parsed record.
-        if (auto time = node.drop_time->extract_value(*value, node.reason)) node.emitter->progress(*time);
-        return true;
+            if (auto time = node.drop_time->parsed(record)) node.emitter->progress(*time);
     }
 
     void deliver(FusedNode& from, std::string_view bytes, const Origin& origin, const Route& route) {
