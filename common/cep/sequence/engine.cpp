@@ -848,7 +848,7 @@ void Engine::process(const Record& record, Timestamp time, const Outputs& out) {
                 touched_[w] |= rules[w];
         }
         for (const std::uint32_t r : group_rules_)
-            triggered_bits_[r / 64] |= std::uint64_t{1} << (r % 64);
+            set_bit(triggered_bits_, r);
         // Shared rules this event may complete are checked in rule order among the others,
         // so that matches come out in the same order as with per-rule state.
         added_states_.clear();
@@ -961,10 +961,8 @@ void Engine::rebind(Program& next, const std::vector<std::uint32_t>& old_to_new)
         std::uint32_t a_done_rule = none;
         for (std::uint32_t r = 0; r < old_to_new.size(); ++r) {
             if (!is_done(ks, r) || old_to_new[r] == none) continue;
-            const std::uint32_t rule = old_to_new[r];
-            if (done.size() <= rule / 64) done.resize(rule / 64 + 1, 0);
-            done[rule / 64] |= std::uint64_t{1} << (rule % 64);
-            a_done_rule = rule;
+            set_bit(done, old_to_new[r]);
+            a_done_rule = old_to_new[r];
         }
         ks.done = std::move(done);
         std::uint32_t group = none;

@@ -357,10 +357,12 @@ class Engine {
     static bool is_done(const KeyState& key, std::uint32_t rule) {
         return rule / 64 < key.done.size() && (key.done[rule / 64] >> (rule % 64) & 1) != 0;
     }
-    static void mark_done(KeyState& key, std::uint32_t rule) {
-        if (key.done.size() <= rule / 64) key.done.resize(rule / 64 + 1, 0);
-        key.done[rule / 64] |= std::uint64_t{1} << (rule % 64);
+    /// Sets bit `i`, growing `bits` as needed.
+    static void set_bit(std::vector<std::uint64_t>& bits, std::uint32_t i) {
+        if (bits.size() <= i / 64) bits.resize(i / 64 + 1, 0);
+        bits[i / 64] |= std::uint64_t{1} << (i % 64);
     }
+    static void mark_done(KeyState& key, std::uint32_t rule) { set_bit(key.done, rule); }
     /// A done state becomes a bit of its key (not with --explain, which shows done states).
     bool to_done_bit(KeyState& key, const RuleState& state) {
         if (!state.done || explain_) return false;
@@ -427,7 +429,8 @@ class Engine {
         std::vector<std::uint32_t> rules;
     };
     bool shared_on_ = false;
-    std::vector<std::uint8_t> shared_rule_;
+    std::vector<std::uint8_t>
+        shared_rule_; ///< 0: counts per rule; 1: shared; 2: shared, and its matches read events
     std::vector<std::uint64_t> shared_since_;
     std::vector<SharedCondition> shared_conds_;
     std::vector<std::uint32_t> shared_cond_of_; ///< ConditionTable id -> shared condition, or none

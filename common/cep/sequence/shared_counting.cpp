@@ -68,8 +68,8 @@ void Engine::plan_shared_counting() {
         if (std::any_of(rule.parts.begin(), rule.parts.end(),
                         [](const CompiledPart& p) { return p.cond.bound; }))
             continue;
-        shared_rule_[rule.index] = 1;
         const bool events = rule.spec.emit_events || reads_events(rule.emit);
+        shared_rule_[rule.index] = events ? 2 : 1;
         for (const CompiledPart& part : rule.parts) {
             std::uint32_t& index = shared_cond_of_[part.cond.id];
             if (index == none) {
@@ -166,7 +166,7 @@ void Engine::check_shared(KeyState& key, RuleState& state, const CompiledRule& r
     }
     if (fire(state, rule)) {
         match_events_.clear();
-        if (rule.spec.emit_events || reads_events(rule.emit)) {
+        if (shared_rule_[rule.index] == 2) {
             // Part by part, oldest first: what the output and templates read of them (the
             // events of a stage, the newest one of a stage) is as with per-rule items.
             for (std::uint32_t p = 0; p < rule.parts.size(); ++p) {
